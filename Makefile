@@ -1,0 +1,138 @@
+# ecr-refresh: one static musl binary over BearSSL and cJSON.
+#
+#   make            build/ecr-refresh (static, stripped)
+#   make test       every test: unit (musl and ASan/UBSan builds), fuzz smoke, end to end
+#   make fuzz       the libFuzzer harnesses (clang)
+#   make demo       local apiserver + AWS stand-in, one refresh, print what was written
+#   make clean
+#
+# Dependencies come from Debian source packages (scripts/fetch-deps.sh) or from the folders
+# named by BEARSSL_SRC / CJSON_SRC. Nothing of theirs is ever committed here.
+
+MUSL_CC   ?= musl-gcc
+HOST_CC   ?= gcc
+FUZZ_CC   ?= clang
+PYTHON    ?= /usr/bin/python3
+CA_BUNDLE ?= /etc/ssl/certs/ca-certificates.crt
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo unknown)
+
+B   := build
+DEP := $(B)/deps
+
+WARN     := -std=c11 -Wall -Wextra -Wpedantic -Werror
+DEFS     := -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -DECR_REFRESH_VERSION='"$(VERSION)"'
+INCS     := -I. -I$(B)/gen -I$(DEP)/bearssl/inc -I$(DEP)/cjson
+OPT      := -Os -ffunction-sections -fdata-sections
+DEPOPT   := -Os -ffunction-sections -fdata-sections -w
+ASANFL   := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+# Our modules: every top-level .c but main.c. Tests link them all.
+SRCS     := $(filter-out main.c,$(wildcard *.c))
+HDRS     := $(wildcard *.h)
+GEN      := $(B)/gen/anchors_embedded.c
+UNIT     := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
+FUZZERS  := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+TOOLS    := $(patsubst tests/tools/%.c,%,$(wildcard tests/tools/*.c))
+
+MUSL_OBJ := $(patsubst %.c,$(B)/musl/obj/%.o,$(SRCS)) $(B)/musl/obj/anchors_embedded.o
+ASAN_OBJ := $(patsubst %.c,$(B)/asan/obj/%.o,$(SRCS)) $(B)/asan/obj/anchors_embedded.o
+FUZZ_OBJ := $(patsubst %.c,$(B)/fuzz/obj/%.o,$(SRCS)) $(B)/fuzz/obj/anchors_embedded.o
+
+MUSL_LIBS := $(B)/musl/libbearssl.a $(B)/musl/libcjson.a
+HOST_LIBS := $(B)/host/libbearssl.a $(B)/host/libcjson.a
+
+.PHONY: all test unit fuzz fuzz-smoke tools demo bench image-test clean distclean
+.SUFFIXES:
+.DELETE_ON_ERROR:
+
+all: $(B)/ecr-refresh
+
+# ---- dependencies ---------------------------------------------------------------------
+$(DEP)/.fetched:
+	scripts/fetch-deps.sh $(DEP)
+	touch $@
+
+$(B)/musl/libbearssl.a $(B)/musl/libcjson.a &: $(DEP)/.fetched scripts/build-deps.sh
+	scripts/build-deps.sh $(DEP) $(B)/musl "$(MUSL_CC)" "$(DEPOPT)"
+
+$(B)/host/libbearssl.a $(B)/host/libcjson.a &: $(DEP)/.fetched scripts/build-deps.sh
+	scripts/build-deps.sh $(DEP) $(B)/host "$(HOST_CC)" "-O2 -g -w -fPIC"
+
+# Public roots embedded in the binary, generated from Debian's ca-certificates bundle.
+$(B)/host/mkanchors: tools/mkanchors.c $(HOST_LIBS)
+	@mkdir -p $(@D)
+	$(HOST_CC) $(WARN) $(DEFS) -O2 $(INCS) -o $@ $< $(B)/host/libbearssl.a
+
+$(GEN): $(B)/host/mkanchors $(CA_BUNDLE)
+	@mkdir -p $(@D)
+	$(B)/host/mkanchors $(CA_BUNDLE) > $@.tmp && mv $@.tmp $@
+
+# ---- the product ----------------------------------------------------------------------
+$(B)/musl/obj/%.o: %.c $(HDRS) $(DEP)/.fetched
+	@mkdir -p $(@D)
+	$(MUSL_CC) $(WARN) $(DEFS) $(OPT) $(INCS) -c -o $@ $<
+
+$(B)/musl/obj/anchors_embedded.o: $(GEN)
+	@mkdir -p $(@D)
+	$(MUSL_CC) $(WARN) $(DEFS) $(OPT) $(INCS) -c -o $@ $<
+
+$(B)/ecr-refresh: $(B)/musl/obj/main.o $(MUSL_OBJ) $(MUSL_LIBS)
+	$(MUSL_CC) -static -s -Wl,--gc-sections -o $@ $^ -lpthread
+
+# ---- unit tests: once static under musl, once under ASan+UBSan -------------------------
+$(B)/musl/test_%: tests/unit/test_%.c tests/unit/unit.h $(MUSL_OBJ) $(MUSL_LIBS)
+	$(MUSL_CC) $(WARN) $(DEFS) -O1 $(INCS) -static -o $@ $< $(MUSL_OBJ) $(MUSL_LIBS) -lpthread
+
+$(B)/asan/obj/%.o: %.c $(HDRS) $(DEP)/.fetched
+	@mkdir -p $(@D)
+	$(HOST_CC) $(WARN) $(DEFS) $(ASANFL) $(INCS) -c -o $@ $<
+
+$(B)/asan/obj/anchors_embedded.o: $(GEN)
+	@mkdir -p $(@D)
+	$(HOST_CC) $(WARN) $(DEFS) $(ASANFL) $(INCS) -c -o $@ $<
+
+$(B)/asan/test_%: tests/unit/test_%.c tests/unit/unit.h $(ASAN_OBJ) $(HOST_LIBS)
+	$(HOST_CC) $(WARN) $(DEFS) $(ASANFL) $(INCS) -o $@ $< $(ASAN_OBJ) $(HOST_LIBS) -lpthread
+
+# Small drivers the end-to-end tests run (static musl, like the product).
+$(B)/tools/%: tests/tools/%.c $(MUSL_OBJ) $(MUSL_LIBS)
+	@mkdir -p $(@D)
+	$(MUSL_CC) $(WARN) $(DEFS) -O1 $(INCS) -static -o $@ $< $(MUSL_OBJ) $(MUSL_LIBS) -lpthread
+
+unit: $(addprefix $(B)/musl/,$(UNIT)) $(addprefix $(B)/asan/,$(UNIT))
+tools: $(addprefix $(B)/tools/,$(TOOLS))
+
+# ---- fuzzing ------------------------------------------------------------------------
+FUZZFL := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+
+$(B)/fuzz/obj/%.o: %.c $(HDRS) $(DEP)/.fetched
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(WARN) $(DEFS) -g -O1 -fsanitize=fuzzer-no-link,address,undefined $(INCS) -c -o $@ $<
+
+$(B)/fuzz/obj/anchors_embedded.o: $(GEN)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(WARN) $(DEFS) -g -O1 -fsanitize=fuzzer-no-link,address,undefined $(INCS) -c -o $@ $<
+
+$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJ) $(HOST_LIBS)
+	$(FUZZ_CC) $(WARN) $(DEFS) $(FUZZFL) $(INCS) -o $@ $< $(FUZZ_OBJ) $(HOST_LIBS) -lpthread
+
+fuzz: $(addprefix $(B)/fuzz/,$(FUZZERS))
+
+# ---- everything -----------------------------------------------------------------------
+test: all unit fuzz tools
+	$(PYTHON) -m pytest -q -p no:cacheprovider tests
+
+demo: all
+	$(PYTHON) tests/demo.py
+
+bench: all
+	bench/run.sh
+
+image-test:
+	tests/image/run.sh
+
+clean:
+	rm -rf $(B)/musl $(B)/asan $(B)/fuzz $(B)/host $(B)/gen $(B)/tools $(B)/ecr-refresh
+
+distclean:
+	rm -rf $(B)

@@ -1,0 +1,61 @@
+/*
+ * config: every option of SPEC.md "Command line", from flags then environment variables
+ * (a flag beats its variable; k8s-ecr-login-renew aliases read when the primary variable
+ * is unset), validated before anything touches the network.
+ */
+#ifndef CONFIG_H
+#define CONFIG_H
+
+#include <stddef.h>
+
+#include "log.h"
+
+enum config_output { OUTPUT_NONE, OUTPUT_JSON, OUTPUT_YAML };
+
+struct config_list {
+	char **items;            /* heap strings, blanks trimmed, empty items dropped */
+	size_t count;
+};
+
+struct config {
+	struct config_list registries;        /* as given (https:// and paths tolerated) */
+	struct config_list namespaces;        /* names or globs; empty: the pod's own */
+	char *namespace_selector;             /* NULL: none */
+	struct config_list exclude_namespaces;
+	char *secret_name;                    /* default "ecr-creds" */
+	struct config_list service_accounts;
+	int force;
+	int dry_run;
+	enum config_output output;
+	int concurrency;                      /* 1..64, default 4 */
+	int timeout_s;                        /* default 10 */
+	int deadline_s;                       /* default 300 */
+	char *api_server;                     /* NULL: from KUBERNETES_SERVICE_HOST/PORT */
+	char *serviceaccount_dir;             /* default /var/run/secrets/kubernetes.io/serviceaccount */
+	char *field_manager;                  /* default "ecr-refresh" */
+	enum log_format log_format;
+	enum log_level log_level;
+};
+
+enum config_result {
+	CONFIG_OK = 0,
+	CONFIG_EXIT_0 = 1,     /* --help or --version printed: exit 0 */
+	CONFIG_ERROR = -1,     /* err holds one line naming the bad option: exit 2 */
+};
+
+/* Parses argv and the environment into cfg (zeroed first). Prints --help / --version
+ * output to stdout itself. */
+int config_parse(struct config *cfg, int argc, char **argv, char *err, size_t errlen);
+
+void config_free(struct config *cfg);
+
+/* Validators shared with the modules that take names at run time. Each returns 1 when
+ * valid. */
+int config_valid_dns_label(const char *s);       /* namespace names: RFC 1123 label, <= 63 */
+int config_valid_dns_subdomain(const char *s);   /* Secret / ServiceAccount names, <= 253 */
+int config_valid_glob(const char *s);            /* label chars plus * ? [...] */
+int config_is_glob(const char *s);
+int config_glob_match(const char *pattern, const char *name);
+int config_valid_label_selector(const char *s, char *err, size_t errlen);
+
+#endif

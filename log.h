@@ -1,0 +1,33 @@
+/*
+ * log: one line per event on stderr, JSON objects by default ({"ts","level","msg",...}),
+ * or "TS LEVEL msg key=value ..." for people (--log-format text). Thread safe: each line
+ * goes out in one write().
+ *
+ * No secret is ever passed here. As a second guard, every value registered with
+ * log_register_secret is replaced by "[REDACTED]" wherever it would appear in a line.
+ */
+#ifndef LOG_H
+#define LOG_H
+
+enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
+enum log_format { LOG_JSON, LOG_TEXT };
+
+void log_setup(enum log_format format, enum log_level min_level);
+
+/* 1 when lines at level are written. */
+int log_enabled(enum log_level level);
+
+/*
+ * Writes one line: msg, then key/value string pairs ending with a NULL key. A key that
+ * starts with '#' marks a numeric value written without quotes (the '#' is dropped), e.g.
+ *   log_event(LOG_INFO, "secret applied", "namespace", ns, "result", "created", NULL);
+ *   log_event(LOG_INFO, "done", "#namespaces", "30", "#seconds", "0.412", NULL);
+ */
+void log_event(enum log_level level, const char *msg, ...);
+
+/* Registers a secret value (at least 4 bytes) to be redacted from every later line. The
+ * pointer must stay valid until log_forget_secrets(). At most 64 are kept. */
+void log_register_secret(const char *value);
+void log_forget_secrets(void);
+
+#endif
