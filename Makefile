@@ -16,8 +16,8 @@ PYTHON    ?= /usr/bin/python3
 CA_BUNDLE ?= /etc/ssl/certs/ca-certificates.crt
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo unknown)
 
-B   := build
-DEP := $(B)/deps
+B   ?= build
+DEP ?= build/deps
 
 WARN     := -std=c11 -Wall -Wextra -Wpedantic -Werror
 DEFS     := -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -DECR_REFRESH_VERSION='"$(VERSION)"'
@@ -27,16 +27,18 @@ DEPOPT   := -Os -ffunction-sections -fdata-sections -w
 ASANFL   := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 # Our modules: every top-level .c but main.c. Tests link them all.
-SRCS     := $(filter-out main.c,$(wildcard *.c))
+SRCS     ?= $(filter-out main.c,$(wildcard *.c))
 HDRS     := $(wildcard *.h)
 GEN      := $(B)/gen/anchors_embedded.c
 UNIT     := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 FUZZERS  := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 TOOLS    := $(patsubst tests/tools/%.c,%,$(wildcard tests/tools/*.c))
 
-MUSL_OBJ := $(patsubst %.c,$(B)/musl/obj/%.o,$(SRCS)) $(B)/musl/obj/anchors_embedded.o
-ASAN_OBJ := $(patsubst %.c,$(B)/asan/obj/%.o,$(SRCS)) $(B)/asan/obj/anchors_embedded.o
-FUZZ_OBJ := $(patsubst %.c,$(B)/fuzz/obj/%.o,$(SRCS)) $(B)/fuzz/obj/anchors_embedded.o
+# The embedded roots come with anchors.c; a partial build (SRCS=...) without it skips them.
+EMBED    := $(if $(filter anchors.c,$(SRCS)),anchors_embedded.o)
+MUSL_OBJ := $(patsubst %.c,$(B)/musl/obj/%.o,$(SRCS)) $(addprefix $(B)/musl/obj/,$(EMBED))
+ASAN_OBJ := $(patsubst %.c,$(B)/asan/obj/%.o,$(SRCS)) $(addprefix $(B)/asan/obj/,$(EMBED))
+FUZZ_OBJ := $(patsubst %.c,$(B)/fuzz/obj/%.o,$(SRCS)) $(addprefix $(B)/fuzz/obj/,$(EMBED))
 
 MUSL_LIBS := $(B)/musl/libbearssl.a $(B)/musl/libcjson.a
 HOST_LIBS := $(B)/host/libbearssl.a $(B)/host/libcjson.a
