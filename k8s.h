@@ -1,0 +1,34 @@
+/*
+ * k8s: the Kubernetes phase of a run (SPEC.md "Kubernetes", "Logs and exit codes").
+ *
+ * Resolves the target namespaces (plain names need no list permission; globs and label
+ * selectors page through GET /api/v1/namespaces), server-side-applies the Secret into each
+ * over --concurrency persistent connections, optionally adds it to ServiceAccounts'
+ * imagePullSecrets, logs one line per namespace and one closing summary line.
+ */
+#ifndef K8S_H
+#define K8S_H
+
+#include <stdint.h>
+
+#include "config.h"
+#include "http.h"
+
+struct k8s_run_params {
+	const struct config *cfg;
+	const char *dockerconfigjson;   /* the .dockerconfigjson document (not base64) */
+	const char *registries;         /* comma-separated hosts, for the annotation */
+	const char *expires_at;         /* earliest token expiry, RFC 3339 UTC */
+	const struct http_proxy *proxy; /* HTTPS_PROXY / NO_PROXY, applied to the API server too */
+	int64_t deadline_ms;            /* the whole run's deadline (net_now_ms() based) */
+};
+
+/*
+ * Runs the phase and returns the process exit code: 0 every target namespace holds the
+ * Secret (or would, with --dry-run), 1 some namespaces failed and the rest were written,
+ * 2 a configuration problem found only now (e.g. no namespace file and no --namespaces),
+ * 4 the API server was unreachable, untrusted or refused our credentials before any write.
+ */
+int k8s_run(const struct k8s_run_params *params);
+
+#endif
