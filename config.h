@@ -44,9 +44,12 @@ enum config_result {
 };
 
 /* Parses argv and the environment into cfg (zeroed first). Prints --help / --version
- * output to stdout itself. */
+ * output to stdout itself. A variable set to "" counts as unset. On CONFIG_ERROR and
+ * CONFIG_EXIT_0 cfg holds nothing (config_free is harmless); on CONFIG_OK the caller
+ * MUST config_free it. Switches also take "--force=BOOL" / "--dry-run=BOOL". */
 int config_parse(struct config *cfg, int argc, char **argv, char *err, size_t errlen);
 
+/* Frees every string and list and zeroes cfg; safe to call twice. */
 void config_free(struct config *cfg);
 
 /* Validators shared with the modules that take names at run time. Each returns 1 when
@@ -55,7 +58,10 @@ int config_valid_dns_label(const char *s);       /* namespace names: RFC 1123 la
 int config_valid_dns_subdomain(const char *s);   /* Secret / ServiceAccount names, <= 253 */
 int config_valid_glob(const char *s);            /* label chars plus * ? [...] */
 int config_is_glob(const char *s);
+/* Whole-name match, as fnmatch(pattern, name, FNM_NOESCAPE) with no character special. */
 int config_glob_match(const char *pattern, const char *name);
+/* Kubernetes label selector syntax (k8s.io/apimachinery labels.Parse): "" is valid (it
+ * selects everything); on 0, err says what is wrong. */
 int config_valid_label_selector(const char *s, char *err, size_t errlen);
 
 #endif

@@ -10,8 +10,15 @@
 #define LOG_H
 
 enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
+
+/* A line longer than this (newline included) is cut at a character boundary and still
+ * closed properly, marked "truncated":true (text: truncated=true). Only the redaction of a
+ * secret that spans two fields can lengthen it afterwards. */
+#define LOG_LINE_MAX 8192
+
 enum log_format { LOG_JSON, LOG_TEXT };
 
+/* Before any call: JSON lines, LOG_INFO and up. */
 void log_setup(enum log_format format, enum log_level min_level);
 
 /* 1 when lines at level are written. */
@@ -19,14 +26,16 @@ int log_enabled(enum log_level level);
 
 /*
  * Writes one line: msg, then key/value string pairs ending with a NULL key. A key that
- * starts with '#' marks a numeric value written without quotes (the '#' is dropped), e.g.
+ * starts with '#' marks a numeric value written without quotes (the '#' is dropped; a value
+ * that is no JSON number is written as a string), a NULL value is written as null, e.g.
  *   log_event(LOG_INFO, "secret applied", "namespace", ns, "result", "created", NULL);
  *   log_event(LOG_INFO, "done", "#namespaces", "30", "#seconds", "0.412", NULL);
  */
 void log_event(enum log_level level, const char *msg, ...);
 
-/* Registers a secret value (at least 4 bytes) to be redacted from every later line. The
- * pointer must stay valid until log_forget_secrets(). At most 64 are kept. */
+/* Registers a secret value (at least 4 bytes; shorter ones are ignored) to be redacted
+ * from every later line. The pointer must stay valid until log_forget_secrets(); the value
+ * may be wiped before that. At most 64 are kept. */
 void log_register_secret(const char *value);
 void log_forget_secrets(void);
 
