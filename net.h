@@ -34,7 +34,7 @@ int net_wait(int fd, short events, int64_t deadline_ms);
 /*
  * Resolves host (a name, an IPv4 literal, or an IPv6 literal without brackets) with
  * getaddrinfo and tries every address in turn with a non-blocking connect, each bounded by
- * the deadline. On success returns a connected non-blocking socket (>= 0) with TCP_NODELAY
+ * the deadline (an address other than the last by half the time left). On success returns a connected non-blocking socket (>= 0) with TCP_NODELAY
  * set. On failure returns a NET_E* code and fills err ("connect 10.0.0.1:443: Connection
  * refused", "resolve example.invalid: Name does not resolve", ...).
  */

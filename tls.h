@@ -1,6 +1,6 @@
 /*
  * tls: TLS 1.2 client over BearSSL on a non-blocking socket, every step bounded by a
- * deadline. The caller owns struct tls_conn (about 34 KiB, I/O buffers included) and the
+ * deadline. The caller owns struct tls_conn (about 47 KiB, I/O buffers included) and the
  * trust anchors; nothing here allocates.
  *
  * Server identity: a DNS host name is checked against the certificate's dNSName SANs by
@@ -27,8 +27,13 @@ enum {
 	TLS_ETIMEOUT = -2,   /* deadline passed */
 	TLS_EHANDSHAKE = -10,/* handshake failed for a reason other than the certificate */
 	TLS_ECERT = -11,     /* certificate refused (expired, wrong name, unknown CA, ...) */
-	TLS_ECLOSED = -12,   /* peer closed without close_notify where data was expected */
+	TLS_ECLOSED = -12,   /* peer closed inside a record, or while we were writing */
 };
+
+/* Largest end-entity certificate kept for the iPAddress SAN check and for telling
+ * "expired" from "not yet valid". With an IP literal host, a larger certificate is refused
+ * (TLS_ECERT) rather than accepted unchecked. */
+#define TLS_MAX_EE_CERT 8192
 
 /* Opaque-to-callers X.509 wrapper adding the iPAddress SAN check; see tls.c. */
 struct tls_x509 {
@@ -36,13 +41,11 @@ struct tls_x509 {
 	br_x509_minimal_context minimal;
 	unsigned char ip[16];   /* expected address when the host is an IP literal */
 	size_t ip_len;          /* 4, 16, or 0 for a DNS name */
-	int ip_matched;
-	/* incremental DER scan of the end-entity certificate for iPAddress SANs */
-	unsigned char *cert_buf;
-	size_t cert_cap, cert_len;
-	int cert_index;
-	int ip_overflow;
-	unsigned char cert_store[4096];
+	unsigned cert_index;    /* certificates started in this chain (1 = end-entity) */
+	size_t cert_len;        /* bytes of the end-entity certificate in cert */
+	size_t cert_total;      /* its length as announced by the server */
+	int cert_too_large;     /* cert_total > TLS_MAX_EE_CERT */
+	unsigned char cert[TLS_MAX_EE_CERT];
 };
 
 struct tls_conn {
@@ -51,6 +54,12 @@ struct tls_conn {
 	unsigned char iobuf[BR_SSL_BUFSIZE_BIDI];
 	int fd;
 	int open;               /* handshake completed and not closed */
+	int status;             /* 0, 1 after a clean close, or the sticky TLS_E* error */
+	/* incoming record framing (RFC 5246 section 6.2), to tell an EOF between records
+	 * from a truncated record */
+	unsigned char rec_hdr[5];
+	size_t rec_hdr_len, rec_left;
+	unsigned char last_rec_type;
 	char err[200];
 };
 
@@ -66,11 +75,13 @@ int tls_handshake(struct tls_conn *conn, int fd, const char *host,
 int tls_write_all(struct tls_conn *conn, const void *buf, size_t len, int64_t deadline_ms);
 
 /* Reads up to len bytes: > 0 bytes, 0 on a clean close (close_notify or EOF after a
- * complete record), or a TLS_E* code. */
+ * complete record; HTTP frames its own bodies and detects a short one), or a TLS_E* code.
+ * After an error or a close, further calls repeat the result without touching the socket. */
 long tls_read(struct tls_conn *conn, void *buf, size_t len, int64_t deadline_ms);
 
-/* Sends close_notify best-effort (non-blocking, never waits) and forgets the session.
- * Does not close fd; the caller owns it. */
+/* Sends close_notify best-effort (non-blocking, never waits) and forgets the session:
+ * the engine state and buffer (keys, plaintext) are wiped. Does not close fd; the caller
+ * owns it. Safe after a failed handshake. */
 void tls_close(struct tls_conn *conn);
 
 /* Text for a BearSSL error code, e.g. BR_ERR_X509_EXPIRED -> "certificate has expired". */

@@ -1,0 +1,785 @@
+/*
+ * tls: a TLS 1.2 client over BearSSL's engine on a non-blocking socket; see tls.h.
+ *
+ * We drive br_ssl_engine ourselves rather than through br_sslio so that every wait goes
+ * through net_wait() with the caller's deadline, and so that an EOF can be told apart
+ * from a clean close.
+ */
+#include "tls.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <poll.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "net.h"
+
+/*
+ * TLS 1.2 with forward secrecy and AEAD only (RFC 7525 section 4.2; the suites of RFC 5289
+ * and RFC 7905). Server preference picks among them; ECDSA first as the cheaper verify.
+ */
+static const uint16_t tls_suites[] = {
+	BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+	BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+	BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+	BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+	BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+	BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+};
+
+/* ---- error text ---------------------------------------------------------------------- */
+
+struct code_text {
+	int code;
+	const char *text;
+};
+
+static const struct code_text br_error_texts[] = {
+	{ BR_ERR_OK, "no error" },
+	{ BR_ERR_BAD_PARAM, "bad parameter" },
+	{ BR_ERR_BAD_STATE, "bad engine state" },
+	{ BR_ERR_UNSUPPORTED_VERSION, "server chose a protocol version other than TLS 1.2" },
+	{ BR_ERR_BAD_VERSION, "record with an unexpected protocol version" },
+	{ BR_ERR_BAD_LENGTH, "record with an invalid length" },
+	{ BR_ERR_TOO_LARGE, "record too large" },
+	{ BR_ERR_BAD_MAC, "record failed authentication (bad MAC)" },
+	{ BR_ERR_NO_RANDOM, "no source of randomness" },
+	{ BR_ERR_UNKNOWN_TYPE, "record of unknown type" },
+	{ BR_ERR_UNEXPECTED, "unexpected message from the server" },
+	{ BR_ERR_BAD_CCS, "invalid ChangeCipherSpec" },
+	{ BR_ERR_BAD_ALERT, "invalid alert message" },
+	{ BR_ERR_BAD_HANDSHAKE, "invalid handshake message" },
+	{ BR_ERR_OVERSIZED_ID, "session ID too long" },
+	{ BR_ERR_BAD_CIPHER_SUITE, "server chose a cipher suite we did not offer" },
+	{ BR_ERR_BAD_COMPRESSION, "server chose compression" },
+	{ BR_ERR_BAD_FRAGLEN, "invalid maximum fragment length" },
+	{ BR_ERR_BAD_SECRENEG, "secure renegotiation failed" },
+	{ BR_ERR_EXTRA_EXTENSION, "server sent an extension we did not ask for" },
+	{ BR_ERR_BAD_SNI, "invalid server name (SNI)" },
+	{ BR_ERR_BAD_HELLO_DONE, "invalid ServerHelloDone" },
+	{ BR_ERR_LIMIT_EXCEEDED, "internal limit exceeded" },
+	{ BR_ERR_BAD_FINISHED, "invalid Finished message" },
+	{ BR_ERR_RESUME_MISMATCH, "session resumption mismatch" },
+	{ BR_ERR_INVALID_ALGORITHM, "unsupported algorithm" },
+	{ BR_ERR_BAD_SIGNATURE, "invalid server key exchange signature" },
+	{ BR_ERR_WRONG_KEY_USAGE, "certificate key usage does not allow this cipher suite" },
+	{ BR_ERR_NO_CLIENT_AUTH, "client certificate required" },
+	{ BR_ERR_IO, "I/O error" },
+	{ BR_ERR_X509_INVALID_VALUE, "certificate has an invalid value" },
+	{ BR_ERR_X509_TRUNCATED, "certificate is truncated" },
+	{ BR_ERR_X509_EMPTY_CHAIN, "server sent no certificate" },
+	{ BR_ERR_X509_INNER_TRUNC, "certificate is malformed (inner element truncated)" },
+	{ BR_ERR_X509_BAD_TAG_CLASS, "certificate is malformed (bad tag class)" },
+	{ BR_ERR_X509_BAD_TAG_VALUE, "certificate is malformed (bad tag)" },
+	{ BR_ERR_X509_INDEFINITE_LENGTH, "certificate is malformed (indefinite length)" },
+	{ BR_ERR_X509_EXTRA_ELEMENT, "certificate is malformed (extra element)" },
+	{ BR_ERR_X509_UNEXPECTED, "certificate is malformed (unexpected element)" },
+	{ BR_ERR_X509_NOT_CONSTRUCTED, "certificate is malformed (not constructed)" },
+	{ BR_ERR_X509_NOT_PRIMITIVE, "certificate is malformed (not primitive)" },
+	{ BR_ERR_X509_PARTIAL_BYTE, "certificate is malformed (partial byte)" },
+	{ BR_ERR_X509_BAD_BOOLEAN, "certificate is malformed (bad boolean)" },
+	{ BR_ERR_X509_OVERFLOW, "certificate is malformed (value overflow)" },
+	{ BR_ERR_X509_BAD_DN, "certificate has an invalid distinguished name" },
+	{ BR_ERR_X509_BAD_TIME, "certificate has an invalid validity date" },
+	{ BR_ERR_X509_UNSUPPORTED, "certificate uses an unsupported feature" },
+	{ BR_ERR_X509_LIMIT_EXCEEDED, "certificate key or signature too large" },
+	{ BR_ERR_X509_WRONG_KEY_TYPE, "certificate key type does not match" },
+	{ BR_ERR_X509_BAD_SIGNATURE, "certificate signature is invalid" },
+	{ BR_ERR_X509_TIME_UNKNOWN, "current time unknown, cannot check certificate dates" },
+	{ BR_ERR_X509_EXPIRED, "certificate has expired or is not yet valid" },
+	{ BR_ERR_X509_DN_MISMATCH, "certificate chain is broken (issuer/subject mismatch)" },
+	{ BR_ERR_X509_BAD_SERVER_NAME, "certificate is not valid for the server name" },
+	{ BR_ERR_X509_CRITICAL_EXTENSION, "certificate has an unknown critical extension" },
+	{ BR_ERR_X509_NOT_CA, "certificate chain has a non-CA issuer or a path length violation" },
+	{ BR_ERR_X509_FORBIDDEN_KEY_USAGE, "certificate key usage forbids server authentication" },
+	{ BR_ERR_X509_WEAK_PUBLIC_KEY, "certificate public key is too small" },
+	{ BR_ERR_X509_NOT_TRUSTED, "certificate not signed by a trusted CA" },
+};
+
+/* TLS alert descriptions, RFC 5246 section 7.2 and RFC 8446 section 6. */
+static const struct code_text alert_names[] = {
+	{ 0, "close_notify" },
+	{ 10, "unexpected_message" },
+	{ 20, "bad_record_mac" },
+	{ 22, "record_overflow" },
+	{ 40, "handshake_failure" },
+	{ 42, "bad_certificate" },
+	{ 43, "unsupported_certificate" },
+	{ 44, "certificate_revoked" },
+	{ 45, "certificate_expired" },
+	{ 46, "certificate_unknown" },
+	{ 47, "illegal_parameter" },
+	{ 48, "unknown_ca" },
+	{ 49, "access_denied" },
+	{ 50, "decode_error" },
+	{ 51, "decrypt_error" },
+	{ 70, "protocol_version" },
+	{ 71, "insufficient_security" },
+	{ 80, "internal_error" },
+	{ 86, "inappropriate_fallback" },
+	{ 90, "user_canceled" },
+	{ 100, "no_renegotiation" },
+	{ 109, "missing_extension" },
+	{ 110, "unsupported_extension" },
+	{ 112, "unrecognized_name" },
+	{ 116, "certificate_required" },
+	{ 120, "no_application_protocol" },
+};
+
+static const char *lookup(const struct code_text *table, size_t n, int code)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (table[i].code == code)
+			return table[i].text;
+	}
+	return NULL;
+}
+
+static const char *alert_name(int alert)
+{
+	const char *name = lookup(alert_names, sizeof(alert_names) / sizeof(alert_names[0]), alert);
+
+	return name ? name : "unknown alert";
+}
+
+const char *tls_error_text(int br_err)
+{
+	const char *text;
+
+	if (br_err >= BR_ERR_SEND_FATAL_ALERT && br_err < BR_ERR_SEND_FATAL_ALERT + 256)
+		return "we sent a fatal alert";
+	if (br_err >= BR_ERR_RECV_FATAL_ALERT && br_err < BR_ERR_RECV_FATAL_ALERT + 256)
+		return "server sent a fatal alert";
+	text = lookup(br_error_texts, sizeof(br_error_texts) / sizeof(br_error_texts[0]), br_err);
+	return text ? text : "unknown TLS error";
+}
+
+/* ---- DER reading, for the end-entity certificate ----------------------------------------
+ *
+ * Just enough of X.690 DER to walk Certificate -> TBSCertificate (RFC 5280 section 4.1) to
+ * its validity and extensions. Input is hostile: every length is checked against what is
+ * left.
+ */
+
+struct der {
+	const unsigned char *p;
+	size_t len;
+};
+
+/* Takes the next TLV off *in. Returns 0 with its tag and contents, or -1 if malformed. */
+static int der_next(struct der *in, unsigned *tag, struct der *value)
+{
+	size_t n, head = 2, i;
+
+	if (in->len < 2)
+		return -1;
+	*tag = in->p[0];
+	if ((*tag & 0x1f) == 0x1f)
+		return -1;   /* high tag numbers never occur in the fields we walk */
+	n = in->p[1];
+	if (n & 0x80) {
+		size_t k = n & 0x7f;
+
+		/* DER: definite length, at most 4 bytes here (a certificate is < 4 GiB) */
+		if (k == 0 || k > 4 || in->len < 2 + k)
+			return -1;
+		n = 0;
+		for (i = 0; i < k; i++)
+			n = (n << 8) | in->p[2 + i];
+		head = 2 + k;
+	}
+	if (n > in->len - head)
+		return -1;
+	value->p = in->p + head;
+	value->len = n;
+	in->p += head + n;
+	in->len -= head + n;
+	return 0;
+}
+
+/* Finds validity and the extensions (contents of [3], may be empty) of a certificate. */
+static int cert_fields(const unsigned char *cert, size_t len, struct der *validity,
+                       struct der *extensions)
+{
+	struct der in = { cert, len }, c, tbs, v;
+	unsigned tag;
+	int field;
+
+	extensions->p = NULL;
+	extensions->len = 0;
+	if (der_next(&in, &tag, &c) < 0 || tag != 0x30)
+		return -1;
+	if (der_next(&c, &tag, &tbs) < 0 || tag != 0x30)
+		return -1;
+	if (der_next(&tbs, &tag, &v) < 0)
+		return -1;
+	if (tag == 0xa0 && der_next(&tbs, &tag, &v) < 0)   /* [0] version */
+		return -1;
+	/* v is serialNumber; then signature, issuer, validity, subject, subjectPublicKeyInfo */
+	for (field = 0; field < 5; field++) {
+		if (der_next(&tbs, &tag, &v) < 0 || tag != 0x30)
+			return -1;
+		if (field == 2)
+			*validity = v;
+	}
+	while (tbs.len > 0) {
+		if (der_next(&tbs, &tag, &v) < 0)
+			return -1;
+		if (tag == 0xa3) {   /* [3] EXPLICIT Extensions */
+			struct der seq = v;
+
+			if (der_next(&seq, &tag, extensions) < 0 || tag != 0x30)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* 1 when the subjectAltName extension (RFC 5280 section 4.2.1.6) lists the iPAddress
+ * ip/ip_len, 0 when it does not (or there is none), -1 when malformed. */
+static int cert_has_ip(const unsigned char *cert, size_t len, const unsigned char *ip, size_t ip_len)
+{
+	static const unsigned char san_oid[] = { 0x55, 0x1d, 0x11 };   /* 2.5.29.17 */
+	struct der validity, exts, ext, oid, value, names, name;
+	unsigned tag;
+
+	if (cert_fields(cert, len, &validity, &exts) < 0)
+		return -1;
+	while (exts.len > 0) {
+		if (der_next(&exts, &tag, &ext) < 0 || tag != 0x30)
+			return -1;
+		if (der_next(&ext, &tag, &oid) < 0 || tag != 0x06)
+			return -1;
+		if (der_next(&ext, &tag, &value) < 0)
+			return -1;
+		if (tag == 0x01 && der_next(&ext, &tag, &value) < 0)   /* critical BOOLEAN */
+			return -1;
+		if (tag != 0x04)
+			return -1;
+		if (oid.len != sizeof(san_oid) || memcmp(oid.p, san_oid, sizeof(san_oid)) != 0)
+			continue;
+		if (der_next(&value, &tag, &names) < 0 || tag != 0x30)
+			return -1;
+		while (names.len > 0) {
+			if (der_next(&names, &tag, &name) < 0)
+				return -1;
+			/* iPAddress [7] IMPLICIT OCTET STRING: 4 or 16 bytes in network order */
+			if (tag == 0x87 && name.len == ip_len && memcmp(name.p, ip, ip_len) == 0)
+				return 1;
+		}
+	}
+	return 0;
+}
+
+/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar (H. Hinnant). */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	int64_t era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+static int two_digits(const unsigned char *p, unsigned *out)
+{
+	if (p[0] < '0' || p[0] > '9' || p[1] < '0' || p[1] > '9')
+		return -1;
+	*out = (unsigned)(p[0] - '0') * 10 + (unsigned)(p[1] - '0');
+	return 0;
+}
+
+/* UTCTime or GeneralizedTime as RFC 5280 section 4.1.2.5 allows them (Z, with seconds).
+ * Returns seconds since the epoch and "YYYY-MM-DD HH:MM:SS UTC" in text. */
+static int der_time(struct der *in, int64_t *when, char *text, size_t textlen)
+{
+	struct der v;
+	unsigned tag, hi, lo, f[5];
+	int64_t year;
+	size_t i;
+
+	if (der_next(in, &tag, &v) < 0)
+		return -1;
+	if (tag == 0x17 && v.len == 13 && v.p[12] == 'Z') {
+		if (two_digits(v.p, &lo) < 0)
+			return -1;
+		year = lo >= 50 ? 1900 + lo : 2000 + lo;   /* RFC 5280 4.1.2.5.1 */
+		v.p += 2;
+	} else if (tag == 0x18 && v.len == 15 && v.p[14] == 'Z') {
+		if (two_digits(v.p, &hi) < 0 || two_digits(v.p + 2, &lo) < 0)
+			return -1;
+		year = hi * 100 + lo;
+		v.p += 4;
+	} else {
+		return -1;
+	}
+	for (i = 0; i < 5; i++) {
+		if (two_digits(v.p + 2 * i, &f[i]) < 0)
+			return -1;
+	}
+	if (f[0] < 1 || f[0] > 12 || f[1] < 1 || f[1] > 31 || f[2] > 23 || f[3] > 59 || f[4] > 60)
+		return -1;
+	*when = days_from_civil(year, f[0], f[1]) * 86400 + f[2] * 3600 + f[3] * 60 + f[4];
+	snprintf(text, textlen, "%04lld-%02u-%02u %02u:%02u:%02u UTC",
+	         (long long)year, f[0], f[1], f[2], f[3], f[4]);
+	return 0;
+}
+
+/* ---- X.509 wrapper --------------------------------------------------------------------
+ *
+ * br_x509_minimal does chain building, signatures, dates and dNSName matching. Around it we
+ * keep a copy of the end-entity certificate (the first of the chain, RFC 5246 section
+ * 7.4.2) and, for an IP literal host, require an iPAddress SAN equal to the address
+ * (RFC 2818 section 3.1, RFC 6125 section 6.2.1); minimal is then given no server name.
+ */
+
+static struct tls_x509 *x509_of(const br_x509_class **ctx)
+{
+	/* ctx points at the vtable, the first member (C11 6.7.2.1p15) */
+	return (struct tls_x509 *)(void *)ctx;
+}
+
+static void x509_start_chain(const br_x509_class **ctx, const char *server_name)
+{
+	struct tls_x509 *x = x509_of(ctx);
+
+	x->cert_index = 0;
+	x->cert_len = 0;
+	x->cert_total = 0;
+	x->cert_too_large = 0;
+	x->minimal.vtable->start_chain(&x->minimal.vtable, x->ip_len ? NULL : server_name);
+}
+
+static void x509_start_cert(const br_x509_class **ctx, uint32_t length)
+{
+	struct tls_x509 *x = x509_of(ctx);
+
+	x->cert_index++;
+	if (x->cert_index == 1) {
+		x->cert_total = length;
+		x->cert_too_large = length > sizeof(x->cert);
+	}
+	x->minimal.vtable->start_cert(&x->minimal.vtable, length);
+}
+
+static void x509_append(const br_x509_class **ctx, const unsigned char *buf, size_t len)
+{
+	struct tls_x509 *x = x509_of(ctx);
+
+	if (x->cert_index == 1 && !x->cert_too_large) {
+		if (len > sizeof(x->cert) - x->cert_len)
+			x->cert_too_large = 1;   /* more bytes than announced: never trust it */
+		else {
+			memcpy(x->cert + x->cert_len, buf, len);
+			x->cert_len += len;
+		}
+	}
+	x->minimal.vtable->append(&x->minimal.vtable, buf, len);
+}
+
+static void x509_end_cert(const br_x509_class **ctx)
+{
+	struct tls_x509 *x = x509_of(ctx);
+
+	x->minimal.vtable->end_cert(&x->minimal.vtable);
+}
+
+static unsigned x509_end_chain(const br_x509_class **ctx)
+{
+	struct tls_x509 *x = x509_of(ctx);
+	unsigned err = x->minimal.vtable->end_chain(&x->minimal.vtable);
+
+	if (err != 0 || x->ip_len == 0)
+		return err;
+	/* The chain is trusted; now the identity. A certificate we could not keep whole is
+	 * refused: accepting it unchecked would accept any name. tls_handshake tells this
+	 * case apart by cert_too_large. */
+	if (x->cert_too_large || x->cert_len != x->cert_total)
+		return BR_ERR_X509_LIMIT_EXCEEDED;
+	if (cert_has_ip(x->cert, x->cert_len, x->ip, x->ip_len) != 1)
+		return BR_ERR_X509_BAD_SERVER_NAME;
+	return 0;
+}
+
+static const br_x509_pkey *x509_get_pkey(const br_x509_class *const *ctx, unsigned *usages)
+{
+	const struct tls_x509 *x = (const struct tls_x509 *)(const void *)ctx;
+
+	return x->minimal.vtable->get_pkey(&x->minimal.vtable, usages);
+}
+
+static const br_x509_class tls_x509_vtable = {
+	sizeof(struct tls_x509),
+	x509_start_chain,
+	x509_start_cert,
+	x509_append,
+	x509_end_cert,
+	x509_end_chain,
+	x509_get_pkey,
+};
+
+/* ---- engine driver ------------------------------------------------------------------- */
+
+/* Follows the record headers of what we feed the engine (RFC 5246 section 6.2.1). */
+static void track_records(struct tls_conn *c, const unsigned char *buf, size_t len)
+{
+	while (len > 0) {
+		if (c->rec_left > 0) {
+			size_t n = len < c->rec_left ? len : c->rec_left;
+
+			c->rec_left -= n;
+			buf += n;
+			len -= n;
+			continue;
+		}
+		c->rec_hdr[c->rec_hdr_len++] = *buf++;
+		len--;
+		if (c->rec_hdr_len == 5) {
+			c->last_rec_type = c->rec_hdr[0];
+			c->rec_left = (size_t)c->rec_hdr[3] << 8 | c->rec_hdr[4];
+			c->rec_hdr_len = 0;
+		}
+	}
+}
+
+static int at_record_boundary(const struct tls_conn *c)
+{
+	return c->rec_hdr_len == 0 && c->rec_left == 0;
+}
+
+/* Message and code for an engine that has failed or closed during `what`. */
+static int engine_error(struct tls_conn *c, const char *what)
+{
+	int err = br_ssl_engine_last_error(&c->client.eng);
+
+	if (err == BR_ERR_OK) {
+		snprintf(c->err, sizeof(c->err), "%s: connection closed by the server", what);
+		return TLS_ECLOSED;
+	}
+	if (err >= BR_ERR_RECV_FATAL_ALERT && err < BR_ERR_RECV_FATAL_ALERT + 256) {
+		int alert = err - BR_ERR_RECV_FATAL_ALERT;
+
+		snprintf(c->err, sizeof(c->err), "%s failed: server sent alert %s (%d)%s", what,
+		         alert_name(alert), alert,
+		         alert == 70 ? ": it does not accept TLS 1.2" :
+		         alert == 40 ? ": no cipher suite or curve in common" : "");
+		return c->open ? TLS_EIO : TLS_EHANDSHAKE;
+	}
+	if (err >= BR_ERR_SEND_FATAL_ALERT && err < BR_ERR_SEND_FATAL_ALERT + 256) {
+		snprintf(c->err, sizeof(c->err), "%s failed: we sent alert %s", what,
+		         alert_name(err - BR_ERR_SEND_FATAL_ALERT));
+		return c->open ? TLS_EIO : TLS_EHANDSHAKE;
+	}
+	snprintf(c->err, sizeof(c->err), "%s failed: %s (BearSSL error %d)", what,
+	         tls_error_text(err), err);
+	return c->open ? TLS_EIO : TLS_EHANDSHAKE;
+}
+
+enum { RUN_READY = 0, RUN_EOF = 1 };
+
+/*
+ * Runs the engine until its state has a bit of `want` (BR_SSL_SENDAPP or BR_SSL_RECVAPP).
+ * Pending records are always flushed first, so RUN_READY for SENDAPP also means "all sent".
+ * Returns RUN_READY, RUN_EOF (only when want is RECVAPP: the server closed cleanly, by
+ * close_notify or by an EOF between records), or a TLS_E* code with c->err set.
+ */
+static int run_until(struct tls_conn *c, unsigned want, int64_t deadline_ms, const char *what)
+{
+	br_ssl_engine_context *eng = &c->client.eng;
+
+	for (;;) {
+		unsigned state = br_ssl_engine_current_state(eng);
+		unsigned char *buf;
+		size_t len;
+		ssize_t n;
+		int rc;
+
+		if (state & BR_SSL_CLOSED) {
+			if (want == BR_SSL_RECVAPP && br_ssl_engine_last_error(eng) == BR_ERR_OK)
+				return RUN_EOF;
+			return engine_error(c, what);
+		}
+		if (state & BR_SSL_SENDREC) {
+			buf = br_ssl_engine_sendrec_buf(eng, &len);
+			/* MSG_NOSIGNAL: a vanished peer is an error to report, not SIGPIPE. */
+			n = send(c->fd, buf, len, MSG_NOSIGNAL);
+			if (n > 0) {
+				br_ssl_engine_sendrec_ack(eng, (size_t)n);
+				continue;
+			}
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+				rc = net_wait(c->fd, POLLOUT, deadline_ms);
+				if (rc == NET_ETIMEOUT) {
+					snprintf(c->err, sizeof(c->err), "%s: timed out", what);
+					return TLS_ETIMEOUT;
+				}
+				if (rc < 0) {
+					snprintf(c->err, sizeof(c->err), "%s: poll: %s", what, strerror(errno));
+					return TLS_EIO;
+				}
+				continue;
+			}
+			/* The only record a reader sends is the answer to the server's
+			 * close_notify (an alert record, engine error still none); a server that
+			 * hangs up right after its close_notify makes that send fail. */
+			if (want == BR_SSL_RECVAPP && c->last_rec_type == 21 &&
+			    br_ssl_engine_last_error(eng) == BR_ERR_OK)
+				return RUN_EOF;
+			snprintf(c->err, sizeof(c->err), "%s: write: %s", what,
+			         n < 0 ? strerror(errno) : "connection closed");
+			return TLS_EIO;
+		}
+		if (state & want)
+			return RUN_READY;
+		if (state & BR_SSL_RECVREC) {
+			buf = br_ssl_engine_recvrec_buf(eng, &len);
+			n = recv(c->fd, buf, len, 0);
+			if (n > 0) {
+				track_records(c, buf, (size_t)n);
+				br_ssl_engine_recvrec_ack(eng, (size_t)n);
+				continue;
+			}
+			if (n == 0) {
+				/* HTTP frames its own bodies, so an EOF between records (servers
+				 * that skip close_notify) is a close; inside one it is truncation. */
+				if (want == BR_SSL_RECVAPP && c->open && at_record_boundary(c))
+					return RUN_EOF;
+				snprintf(c->err, sizeof(c->err), "%s: connection closed by the server%s", what,
+				         at_record_boundary(c) ? "" : " in the middle of a TLS record");
+				return c->open ? TLS_ECLOSED : TLS_EHANDSHAKE;
+			}
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				rc = net_wait(c->fd, POLLIN, deadline_ms);
+				if (rc == NET_ETIMEOUT) {
+					snprintf(c->err, sizeof(c->err), "%s: timed out", what);
+					return TLS_ETIMEOUT;
+				}
+				if (rc < 0) {
+					snprintf(c->err, sizeof(c->err), "%s: poll: %s", what, strerror(errno));
+					return TLS_EIO;
+				}
+				continue;
+			}
+			snprintf(c->err, sizeof(c->err), "%s: read: %s", what, strerror(errno));
+			return TLS_EIO;
+		}
+		/* Application data waits to be read while we want to write, and the engine can
+		 * take nothing more: the server answered before our request was complete. */
+		if (state & BR_SSL_RECVAPP)
+			snprintf(c->err, sizeof(c->err), "%s: server sent data before the request was complete", what);
+		else
+			snprintf(c->err, sizeof(c->err), "%s: TLS engine stalled (state %u)", what, state);
+		return TLS_EIO;
+	}
+}
+
+/* After a certificate failure: a message that names the cause. */
+static void certificate_error(struct tls_conn *c, const char *host, int err)
+{
+	struct tls_x509 *x = &c->x509;
+
+	if (err == BR_ERR_X509_BAD_SERVER_NAME) {
+		snprintf(c->err, sizeof(c->err), "certificate is not valid for %s", host);
+		return;
+	}
+	if (err == BR_ERR_X509_LIMIT_EXCEEDED && x->cert_too_large) {
+		snprintf(c->err, sizeof(c->err),
+		         "server certificate is %zu bytes, over the %d we can check for %s",
+		         x->cert_total, TLS_MAX_EE_CERT, host);
+		return;
+	}
+	if (err == BR_ERR_X509_EXPIRED) {
+		/* BearSSL reports both ends of the window, for any certificate of the chain, as one
+		 * code; the end-entity certificate's own dates tell which, when it is the one. */
+		struct der validity, exts;
+		int64_t not_before, not_after, now = (int64_t)time(NULL);
+		char before[40], after[40];
+
+		if (!x->cert_too_large && x->cert_len == x->cert_total &&
+		    cert_fields(x->cert, x->cert_len, &validity, &exts) == 0 &&
+		    der_time(&validity, &not_before, before, sizeof(before)) == 0 &&
+		    der_time(&validity, &not_after, after, sizeof(after)) == 0) {
+			if (now > not_after) {
+				snprintf(c->err, sizeof(c->err), "certificate has expired (valid until %s)", after);
+				return;
+			}
+			if (now < not_before) {
+				snprintf(c->err, sizeof(c->err), "certificate is not yet valid (valid from %s)", before);
+				return;
+			}
+			snprintf(c->err, sizeof(c->err),
+			         "a CA certificate in the server's chain has expired or is not yet valid");
+			return;
+		}
+		snprintf(c->err, sizeof(c->err), "certificate has expired or is not yet valid");
+		return;
+	}
+	snprintf(c->err, sizeof(c->err), "%s", tls_error_text(err));
+}
+
+int tls_handshake(struct tls_conn *c, int fd, const char *host,
+                  const struct anchors *anchors, int64_t deadline_ms)
+{
+	br_ssl_engine_context *eng = &c->client.eng;
+	unsigned char seed[32];
+	int rc, err;
+
+	c->fd = fd;
+	c->open = 0;
+	c->status = 0;
+	c->rec_hdr_len = 0;
+	c->rec_left = 0;
+	c->last_rec_type = 0;
+	c->err[0] = '\0';
+	if (anchors == NULL || anchors->count == 0) {
+		snprintf(c->err, sizeof(c->err), "TLS handshake with %s: no trust anchors", host);
+		return c->status = TLS_EHANDSHAKE;
+	}
+	c->x509.ip_len = 0;
+	if (inet_pton(AF_INET, host, c->x509.ip) == 1)
+		c->x509.ip_len = 4;
+	else if (inet_pton(AF_INET6, host, c->x509.ip) == 1)
+		c->x509.ip_len = 16;
+
+	br_ssl_client_init_full(&c->client, &c->x509.minimal, anchors->list, anchors->count);
+	br_ssl_engine_set_versions(eng, BR_TLS12, BR_TLS12);
+	br_ssl_engine_set_suites(eng, tls_suites, sizeof(tls_suites) / sizeof(tls_suites[0]));
+	c->x509.vtable = &tls_x509_vtable;
+	br_ssl_engine_set_x509(eng, &c->x509.vtable);
+	br_ssl_engine_set_buffer(eng, c->iobuf, sizeof(c->iobuf), 1);
+	/* BearSSL seeds from RDRAND or /dev/urandom; getrandom() also works where /dev is
+	 * absent (a FROM scratch image run without a runtime's /dev). */
+	if (getrandom(seed, sizeof(seed), 0) == (ssize_t)sizeof(seed))
+		br_ssl_engine_inject_entropy(eng, seed, sizeof(seed));
+	explicit_bzero(seed, sizeof(seed));
+	/* SNI only for a DNS name: RFC 6066 section 3 forbids literal IPv4 and IPv6
+	 * addresses in "HostName". */
+	if (!br_ssl_client_reset(&c->client, c->x509.ip_len ? NULL : host, 0)) {
+		err = br_ssl_engine_last_error(eng);
+		snprintf(c->err, sizeof(c->err), "TLS handshake with %s: %s", host,
+		         err == BR_ERR_BAD_PARAM ? "host name too long" : tls_error_text(err));
+		return c->status = TLS_EHANDSHAKE;
+	}
+	rc = run_until(c, BR_SSL_SENDAPP, deadline_ms, "TLS handshake");
+	if (rc == RUN_READY) {
+		c->open = 1;
+		return 0;
+	}
+	err = br_ssl_engine_last_error(eng);
+	if (err > BR_ERR_X509_OK && err <= 63) {   /* the X.509 range, bearssl_ssl.h */
+		certificate_error(c, host, err);
+		rc = TLS_ECERT;
+	}
+	return c->status = rc;
+}
+
+/* Calls on a connection that is not open repeat why. */
+static int not_open(struct tls_conn *c)
+{
+	if (c->status < 0)
+		return c->status;
+	if (c->err[0] == '\0')
+		snprintf(c->err, sizeof(c->err), "TLS connection is closed");
+	return TLS_ECLOSED;
+}
+
+int tls_write_all(struct tls_conn *c, const void *buf, size_t len, int64_t deadline_ms)
+{
+	br_ssl_engine_context *eng = &c->client.eng;
+	const unsigned char *p = buf;
+	int rc;
+
+	if (!c->open)
+		return not_open(c);
+	while (len > 0) {
+		unsigned char *out;
+		size_t room;
+
+		rc = run_until(c, BR_SSL_SENDAPP, deadline_ms, "TLS write");
+		if (rc != RUN_READY)
+			goto fail;
+		out = br_ssl_engine_sendapp_buf(eng, &room);
+		if (room > len)
+			room = len;
+		memcpy(out, p, room);
+		br_ssl_engine_sendapp_ack(eng, room);
+		p += room;
+		len -= room;
+	}
+	br_ssl_engine_flush(eng, 0);
+	rc = run_until(c, BR_SSL_SENDAPP, deadline_ms, "TLS write");
+	if (rc == RUN_READY)
+		return 0;
+fail:
+	c->open = 0;
+	return c->status = rc;
+}
+
+long tls_read(struct tls_conn *c, void *buf, size_t len, int64_t deadline_ms)
+{
+	br_ssl_engine_context *eng = &c->client.eng;
+	unsigned char *in;
+	size_t avail;
+	int rc;
+
+	if (!c->open)
+		return c->status == 1 ? 0 : not_open(c);
+	if (len == 0)
+		return 0;
+	rc = run_until(c, BR_SSL_RECVAPP, deadline_ms, "TLS read");
+	if (rc == RUN_EOF) {
+		c->open = 0;
+		c->status = 1;
+		return 0;
+	}
+	if (rc != RUN_READY) {
+		c->open = 0;
+		return c->status = rc;
+	}
+	in = br_ssl_engine_recvapp_buf(eng, &avail);
+	if (avail > len)
+		avail = len;
+	memcpy(buf, in, avail);
+	br_ssl_engine_recvapp_ack(eng, avail);
+	return (long)avail;
+}
+
+void tls_close(struct tls_conn *c)
+{
+	br_ssl_engine_context *eng = &c->client.eng;
+
+	if (c->open) {
+		br_ssl_engine_close(eng);
+		/* One attempt, never a wait: the caller is about to close the socket anyway, and
+		 * HTTP has already framed the response. */
+		while (br_ssl_engine_current_state(eng) & BR_SSL_SENDREC) {
+			size_t len;
+			unsigned char *buf = br_ssl_engine_sendrec_buf(eng, &len);
+			ssize_t n = send(c->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+			if (n <= 0)
+				break;
+			br_ssl_engine_sendrec_ack(eng, (size_t)n);
+		}
+	}
+	/* Session keys and plaintext live in the engine and its buffer, which come before fd
+	 * in the struct. */
+	explicit_bzero(c, offsetof(struct tls_conn, fd));
+	c->open = 0;
+	if (c->status == 0)
+		c->status = 1;
+}
