@@ -46,6 +46,8 @@ HOST_LIBS := $(B)/host/libbearssl.a $(B)/host/libcjson.a
 .PHONY: all test unit fuzz fuzz-smoke tools demo bench image-test clean distclean
 .SUFFIXES:
 .DELETE_ON_ERROR:
+# Objects built through pattern rules are kept, so a rebuild only redoes what changed.
+.SECONDARY:
 
 all: $(B)/ecr-refresh
 

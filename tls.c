@@ -242,14 +242,15 @@ static int cert_fields(const unsigned char *cert, size_t len, struct der *validi
 	return 0;
 }
 
-/* 1 when the subjectAltName extension (RFC 5280 section 4.2.1.6) lists the iPAddress
- * ip/ip_len, 0 when it does not (or there is none), -1 when malformed. */
-static int cert_has_ip(const unsigned char *cert, size_t len, const unsigned char *ip, size_t ip_len)
+/* The subjectAltName extension is RFC 5280 section 4.2.1.6; see tls.h. */
+int tls_cert_has_ip_san(const unsigned char *cert, size_t len, const unsigned char *ip, size_t ip_len)
 {
 	static const unsigned char san_oid[] = { 0x55, 0x1d, 0x11 };   /* 2.5.29.17 */
 	struct der validity, exts, ext, oid, value, names, name;
 	unsigned tag;
 
+	if (ip_len != 4 && ip_len != 16)
+		return 0;
 	if (cert_fields(cert, len, &validity, &exts) < 0)
 		return -1;
 	while (exts.len > 0) {
@@ -335,6 +336,26 @@ static int der_time(struct der *in, int64_t *when, char *text, size_t textlen)
 	return 0;
 }
 
+/* notBefore and notAfter of a certificate, as seconds and as text (textlen bytes each). */
+static int cert_validity(const unsigned char *cert, size_t len, int64_t *not_before,
+                         int64_t *not_after, char *before, char *after, size_t textlen)
+{
+	struct der validity, exts;
+
+	if (cert_fields(cert, len, &validity, &exts) < 0 ||
+	    der_time(&validity, not_before, before, textlen) < 0 ||
+	    der_time(&validity, not_after, after, textlen) < 0)
+		return -1;
+	return 0;
+}
+
+int tls_cert_validity(const unsigned char *cert, size_t len, int64_t *not_before, int64_t *not_after)
+{
+	char before[40], after[40];
+
+	return cert_validity(cert, len, not_before, not_after, before, after, sizeof(before));
+}
+
 /* ---- X.509 wrapper --------------------------------------------------------------------
  *
  * br_x509_minimal does chain building, signatures, dates and dNSName matching. Around it we
@@ -406,7 +427,7 @@ static unsigned x509_end_chain(const br_x509_class **ctx)
 	 * case apart by cert_too_large. */
 	if (x->cert_too_large || x->cert_len != x->cert_total)
 		return BR_ERR_X509_LIMIT_EXCEEDED;
-	if (cert_has_ip(x->cert, x->cert_len, x->ip, x->ip_len) != 1)
+	if (tls_cert_has_ip_san(x->cert, x->cert_len, x->ip, x->ip_len) != 1)
 		return BR_ERR_X509_BAD_SERVER_NAME;
 	return 0;
 }
@@ -605,14 +626,12 @@ static void certificate_error(struct tls_conn *c, const char *host, int err)
 	if (err == BR_ERR_X509_EXPIRED) {
 		/* BearSSL reports both ends of the window, for any certificate of the chain, as one
 		 * code; the end-entity certificate's own dates tell which, when it is the one. */
-		struct der validity, exts;
 		int64_t not_before, not_after, now = (int64_t)time(NULL);
 		char before[40], after[40];
 
 		if (!x->cert_too_large && x->cert_len == x->cert_total &&
-		    cert_fields(x->cert, x->cert_len, &validity, &exts) == 0 &&
-		    der_time(&validity, &not_before, before, sizeof(before)) == 0 &&
-		    der_time(&validity, &not_after, after, sizeof(after)) == 0) {
+		    cert_validity(x->cert, x->cert_len, &not_before, &not_after, before, after,
+		                  sizeof(before)) == 0) {
 			if (now > not_after) {
 				snprintf(c->err, sizeof(c->err), "certificate has expired (valid until %s)", after);
 				return;
@@ -629,6 +648,60 @@ static void certificate_error(struct tls_conn *c, const char *host, int err)
 		return;
 	}
 	snprintf(c->err, sizeof(c->err), "%s", tls_error_text(err));
+}
+
+/*
+ * What br_ssl_client_init_full sets up, cut down to what tls_suites need, so that the static
+ * binary does not carry CBC, CCM, 3DES, RSA key exchange, MD5 or the TLS 1.0/1.1 PRF.
+ */
+static void client_init(struct tls_conn *c, const struct anchors *anchors)
+{
+	/*
+	 * Hashes for the handshake transcript, the PRF, the ServerKeyExchange signature (the
+	 * engine advertises exactly these in signature_algorithms, RFC 5246 section 7.4.1.4.1)
+	 * and certificate signatures. No MD5 or SHA-1: RFC 9155 section 2 says clients MUST NOT
+	 * offer them for TLS 1.2 signatures, and since 2016 the CA/Browser Forum Baseline
+	 * Requirements (section 7.1.3) forbid SHA-1 on subscriber certificates and the CAs that
+	 * issue them; Go's crypto/x509, which kubectl and kube-apiserver clients use, refuses
+	 * them since Go 1.18. A root's own (often SHA-1) self-signature is never checked: the
+	 * minimal engine stops at the certificate a trust anchor signed and ignores the rest of
+	 * the chain. SHA-224 and SHA-512 share their code with SHA-256 and SHA-384.
+	 */
+	static const struct {
+		int id;
+		const br_hash_class *impl;
+	} hashes[] = {
+		{ br_sha224_ID, &br_sha224_vtable },
+		{ br_sha256_ID, &br_sha256_vtable },
+		{ br_sha384_ID, &br_sha384_vtable },
+		{ br_sha512_ID, &br_sha512_vtable },
+	};
+	br_ssl_engine_context *eng = &c->client.eng;
+	br_x509_minimal_context *xc = &c->x509.minimal;
+	size_t i;
+
+	br_ssl_client_zero(&c->client);
+	br_ssl_engine_set_versions(eng, BR_TLS12, BR_TLS12);
+	br_ssl_engine_set_suites(eng, tls_suites, sizeof(tls_suites) / sizeof(tls_suites[0]));
+	/* The minimal engine hashes names with SHA-256 to chain them and match anchors. */
+	br_x509_minimal_init(xc, &br_sha256_vtable, anchors->list, anchors->count);
+	for (i = 0; i < sizeof(hashes) / sizeof(hashes[0]); i++) {
+		br_ssl_engine_set_hash(eng, hashes[i].id, hashes[i].impl);
+		br_x509_minimal_set_hash(xc, hashes[i].id, hashes[i].impl);
+	}
+	/* Signature verification, for ServerKeyExchange and the chain: RSA PKCS#1 v1.5, and
+	 * ECDSA with the all-curves EC code that also does ECDHE (P-256, P-384, P-521, X25519). */
+	br_ssl_engine_set_default_rsavrfy(eng);
+	br_ssl_engine_set_default_ecdsa(eng);
+	br_x509_minimal_set_rsa(xc, br_ssl_engine_get_rsavrfy(eng));
+	br_x509_minimal_set_ecdsa(xc, br_ssl_engine_get_ec(eng), br_ssl_engine_get_ecdsa(eng));
+	/* TLS 1.2 PRF with the suite's hash: SHA-256, or SHA-384 for the AES-256 suites
+	 * (RFC 5246 section 5, RFC 5289 section 3.2). */
+	br_ssl_engine_set_prf_sha256(eng, &br_tls12_sha256_prf);
+	br_ssl_engine_set_prf_sha384(eng, &br_tls12_sha384_prf);
+	/* Record protection: the fastest constant-time code this CPU allows. */
+	br_ssl_engine_set_default_aes_gcm(eng);
+	br_ssl_engine_set_default_chapol(eng);
 }
 
 int tls_handshake(struct tls_conn *c, int fd, const char *host,
@@ -655,9 +728,7 @@ int tls_handshake(struct tls_conn *c, int fd, const char *host,
 	else if (inet_pton(AF_INET6, host, c->x509.ip) == 1)
 		c->x509.ip_len = 16;
 
-	br_ssl_client_init_full(&c->client, &c->x509.minimal, anchors->list, anchors->count);
-	br_ssl_engine_set_versions(eng, BR_TLS12, BR_TLS12);
-	br_ssl_engine_set_suites(eng, tls_suites, sizeof(tls_suites) / sizeof(tls_suites[0]));
+	client_init(c, anchors);
 	c->x509.vtable = &tls_x509_vtable;
 	br_ssl_engine_set_x509(eng, &c->x509.vtable);
 	br_ssl_engine_set_buffer(eng, c->iobuf, sizeof(c->iobuf), 1);

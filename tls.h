@@ -87,4 +87,19 @@ void tls_close(struct tls_conn *conn);
 /* Text for a BearSSL error code, e.g. BR_ERR_X509_EXPIRED -> "certificate has expired". */
 const char *tls_error_text(int br_err);
 
+/*
+ * The end-entity certificate checks tls_handshake makes on top of BearSSL, public so that
+ * tests/fuzz/fuzz_tls_cert.c can feed them hostile DER directly. der/len is one X.509
+ * certificate (RFC 5280 section 4.1); it is read, never trusted, never written.
+ *
+ * tls_cert_has_ip_san: 1 when the subjectAltName extension lists the iPAddress ip/ip_len
+ * (4 or 16 bytes, network order; any other length is never listed), 0 when it does not or
+ * there is no such extension, -1 when the certificate is malformed.
+ *
+ * tls_cert_validity: 0 with notBefore and notAfter in seconds since the epoch, or -1 when
+ * the certificate or either time is malformed.
+ */
+int tls_cert_has_ip_san(const unsigned char *der, size_t len, const unsigned char *ip, size_t ip_len);
+int tls_cert_validity(const unsigned char *der, size_t len, int64_t *not_before, int64_t *not_after);
+
 #endif
