@@ -24,6 +24,9 @@
 #define HTTP_DEFAULT_MAX_BODY (8u * 1024 * 1024)
 #define HTTP_MAX_HOST         255
 #define HTTP_MAX_URL          2048
+#define HTTP_MAX_CHUNK_LINE   4096               /* chunk size + extensions, one line */
+#define HTTP_MAX_TRAILER      16384              /* whole trailer section of a chunked body */
+#define HTTP_MAX_INTERIM      16                 /* 1xx responses before the final one */
 
 enum {
 	HTTP_EIO = -1,        /* transport error after the request was sent */
@@ -52,13 +55,22 @@ struct http_url {
 	char host[HTTP_MAX_HOST + 1];     /* no brackets for IPv6 */
 	char port[6];                     /* explicit or the scheme's default */
 	int host_is_ip;
-	const char *path;                 /* into the parsed string: "/..." incl. query, or "/" */
+	const char *path;                 /* into the parsed string: "/..." incl. query, "?query"
+	                                     when the URL has no path (sent as "/?query"), or "/" */
+	size_t path_len;
 	char userinfo[256];               /* "user:password" as written (percent-decoded), or "" */
 };
 
-/* Parses http(s)://[userinfo@]host[:port][/path?query]. IPv6 literals in brackets.
- * Returns 0, or HTTP_EURL with err filled ("URL has no host", "bad port ...", ...). */
+/* Parses http(s)://[userinfo@]host[:port][/path?query]. IPv6 literals in brackets; the
+ * host is lower-cased. Spaces, control and non-ASCII bytes (send them percent-encoded) and
+ * fragments are refused. Returns 0, or HTTP_EURL with err filled ("URL has no host", "bad
+ * port in URL", ...); the message never quotes the URL, which may carry a password. */
 int http_parse_url(const char *url, struct http_url *out, char *err, size_t errlen);
+
+/* The Host field value http sends for url (RFC 9110 7.2): IPv6 literals in brackets, the
+ * port only when it is not the scheme's default. What SigV4 must sign. outlen should be at
+ * least HTTP_MAX_HOST + 9; the value is cut to fit otherwise. */
+void http_host_value(const struct http_url *url, char *out, size_t outlen);
 
 /* ---- response parsing (pure, no I/O; fuzzed) --------------------------------------- */
 
@@ -73,7 +85,7 @@ struct http_response {
 	int chunked;                      /* Transfer-Encoding: chunked */
 	int64_t content_length;           /* -1 when absent */
 	int connection_close;             /* Connection: close, or HTTP/1.0 without keep-alive */
-	/* body (http_request fills these) */
+	/* body (http_request fills these); body[body_len] is always '\0' */
 	const char *body;
 	size_t body_len;
 };
@@ -98,14 +110,17 @@ struct http_chunked {
 	int size_digits;
 	int in_trailer;
 	size_t trailer_len;
+	size_t line_len;                  /* bytes of the current chunk-size line */
 };
 
 /*
  * Decodes buf[0..*len) in place: on return buf[0..*len) holds the decoded data of this
- * input. Returns -2 when the message is not finished (feed more), -1 on bad input (err
- * filled: "bad chunk size", "chunk size too large", "missing CRLF after chunk data",
- * trailer too long), or >= 0 when the last chunk and trailer ended: the number of
- * undecoded bytes left at buf + *len (the start of a next response).
+ * input. Returns -2 when the message is not finished (feed more; every input byte was
+ * consumed), -1 on bad input (err filled: "bad chunk size", "chunk size too large",
+ * "missing CRLF after chunk data", "chunk extension too long", "chunked trailer section
+ * exceeds 16384 bytes", ...), or >= 0 when the last chunk and trailer ended: the number of
+ * undecoded bytes left at buf + *len (the start of a next response). Trailer fields are
+ * checked and discarded (RFC 9110 6.5.1 lets a recipient ignore them).
  */
 long http_chunked_decode(struct http_chunked *dec, char *buf, size_t *len,
                          char *err, size_t errlen);
@@ -145,13 +160,16 @@ struct http_conn {
 	const struct anchors *anchors;    /* anchors the live connection was verified with */
 	unsigned requests_on_conn;        /* 0 on a fresh connection */
 	unsigned connects;                /* connections opened over the life of this struct */
-	size_t pending_start, pending_len;/* bytes read past the previous response */
+	size_t pending_start, pending_len;/* bytes read past the previous response: always 0
+	                                     between requests, since a server that sends more
+	                                     than its response loses the connection */
 	struct tls_conn tls;
 	char err[256];
 };
 
 /* Prepares conn with the caller's buffer (at least HTTP_MAX_HEADER + the largest body
- * expected) and proxy settings (may be NULL). */
+ * expected + 1) and proxy settings (may be NULL). The request head is composed in the same
+ * buffer and wiped once sent, so it must also hold the request's headers. */
 void http_conn_init(struct http_conn *conn, char *buf, size_t buf_size,
                     const struct http_proxy *proxy);
 
@@ -166,7 +184,7 @@ struct http_request {
 	const void *body;
 	size_t body_len;
 	const struct anchors *anchors;    /* for https; required */
-	int64_t deadline_ms;              /* absolute, net_now_ms() based */
+	int64_t deadline_ms;              /* absolute, net_now_ms() based; required (> 0) */
 	size_t max_body;                  /* 0: HTTP_DEFAULT_MAX_BODY */
 };
 
@@ -175,8 +193,14 @@ struct http_request {
  * body for HEAD, 204 and 304; bodies framed by Content-Length, chunked, or close.
  * The connection is kept for the next request to the same scheme/host/port/anchors unless
  * the server closes or says Connection: close. A request that fails on a reused connection
- * before any response byte arrived is retried once on a fresh connection.
- * Returns 0 with resp filled, or a negative HTTP_E* code with conn->err set.
+ * before any response byte arrived is retried once on a fresh connection (any method: the
+ * usual cause is a server that closed the idle connection as the request went out, and
+ * every request this program makes is safe to repeat).
+ * https requests go through conn->proxy with CONNECT unless its no_proxy matches; plain
+ * http requests never use the proxy. The caller's Host, Content-Length and
+ * Transfer-Encoding headers are refused: http frames the message itself.
+ * Returns 0 with resp filled, or a negative HTTP_E* code with conn->err set. Messages
+ * never quote request headers or bodies.
  */
 int http_request(struct http_conn *conn, const struct http_request *req,
                  struct http_response *resp);
