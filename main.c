@@ -1,0 +1,385 @@
+/*
+ * ecr-refresh: one run (SPEC.md). Configuration is read and checked in full before
+ * anything is contacted; then AWS credentials, one ECR token per region, the
+ * .dockerconfigjson, and either the Kubernetes phase (k8s_run) or, with --output, the
+ * Secret manifests on stdout. Exit codes are SPEC.md "Logs and exit codes"; only this
+ * file exits.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cJSON.h>
+
+#include "aws.h"
+#include "config.h"
+#include "ecr.h"
+#include "http.h"
+#include "k8s.h"
+#include "k8sjson.h"
+#include "log.h"
+#include "net.h"
+#include "secret.h"
+
+enum {
+	EXIT_OK = 0,
+	EXIT_PARTIAL = 1,
+	EXIT_CONFIG = 2,
+	EXIT_AWS = 3,
+};
+
+struct run {
+	const struct config *cfg;
+	int64_t started_ms;
+	int64_t deadline_ms;
+	struct http_proxy proxy;
+	struct aws_client *aws;
+	struct ecr_registry *registries;
+	size_t registry_count;
+	struct k8s_namespace_list targets;    /* --output only */
+	struct ecr_token *tokens;
+	size_t token_count;
+	char *dockerconfigjson;
+	char *hosts;                          /* comma-separated, for the annotation */
+	char expires_at[32];
+	char err[512];
+};
+
+static int config_error(const char *message)
+{
+	log_event(LOG_ERROR, "configuration error", "error", message, NULL);
+	return EXIT_CONFIG;
+}
+
+static int aws_error(const char *message)
+{
+	log_event(LOG_ERROR, "no ECR token", "error", message, NULL);
+	return EXIT_AWS;
+}
+
+/* ---- before the network ----------------------------------------------------------- */
+
+static int parse_registries(struct run *r)
+{
+	const struct config_list *list = &r->cfg->registries;
+	size_t i;
+
+	if (list->count == 0)
+		return 0;
+	r->registries = calloc(list->count, sizeof *r->registries);
+	if (!r->registries)
+		return config_error("out of memory");
+	for (i = 0; i < list->count; i++) {
+		struct ecr_registry *reg = &r->registries[r->registry_count];
+		size_t j;
+
+		if (ecr_parse_registry(list->items[i], reg, r->err, sizeof r->err) != 0)
+			return config_error(r->err);
+		/* One host given twice (with and without https://, say) is one registry. */
+		for (j = 0; j < r->registry_count && strcmp(r->registries[j].host, reg->host) != 0; j++)
+			;
+		if (j == r->registry_count)
+			r->registry_count++;
+	}
+	return 0;
+}
+
+/* Every endpoint this run will call must exist (FIPS and dual-stack do not everywhere):
+ * found now, that is a configuration error with nothing contacted. */
+static int check_endpoints(struct run *r)
+{
+	const struct aws_settings *s = &r->aws->settings;
+	struct aws_endpoint ep;
+	size_t i;
+
+	for (i = 0; i < r->registry_count; i++)
+		if (aws_endpoint_for(s, AWS_SERVICE_ECR, r->registries[i].region, &ep, r->err, sizeof r->err) != 0)
+			return config_error(r->err);
+	if (s->source == AWS_SOURCE_WEB_IDENTITY) {
+		const char *region = s->region[0] ? s->region
+			: r->registry_count ? r->registries[0].region : NULL;
+		if (region && aws_endpoint_for(s, AWS_SERVICE_STS, region, &ep, r->err, sizeof r->err) != 0)
+			return config_error(r->err);
+	}
+	return 0;
+}
+
+/* The pod's own namespace, from the ServiceAccount folder (PROTOCOLS.md 7). */
+static int read_own_namespace(const char *dir, char *out, size_t cap, char *err, size_t errlen)
+{
+	char path[1100];
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof path, "%s/namespace", dir);
+	f = fopen(path, "r");
+	if (!f) {
+		snprintf(err, errlen, "--output without --namespaces needs the pod's namespace: %.300s: %s",
+		         path, strerror(errno));
+		return -1;
+	}
+	n = fread(out, 1, cap - 1, f);
+	fclose(f);
+	while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r' || out[n - 1] == ' '))
+		n--;
+	out[n] = '\0';
+	if (!config_valid_dns_label(out)) {
+		snprintf(err, errlen, "%.300s does not hold a namespace name", path);
+		return -1;
+	}
+	return 0;
+}
+
+/* --output prints what would be applied without a cluster, so the targets must be plain
+ * names: globs and selectors need the namespace list. */
+static int output_targets(struct run *r)
+{
+	const struct config *cfg = r->cfg;
+	struct k8s_target_input in;
+	char own[256] = "";
+	size_t i;
+
+	if (cfg->namespace_selector)
+		return config_error("--output needs plain namespace names (no --namespace-selector)");
+	for (i = 0; i < cfg->namespaces.count; i++)
+		if (config_is_glob(cfg->namespaces.items[i]))
+			return config_error("--output needs plain namespace names (no globs)");
+	if (cfg->namespaces.count == 0
+	    && read_own_namespace(cfg->serviceaccount_dir, own, sizeof own, r->err, sizeof r->err) != 0)
+		return config_error(r->err);
+	memset(&in, 0, sizeof in);
+	in.names = &cfg->namespaces;
+	in.excludes = &cfg->exclude_namespaces;
+	in.own_namespace = own;
+	if (k8s_resolve_targets(&in, &r->targets) != 0)
+		return config_error("out of memory");
+	if (r->targets.count == 0)
+		return config_error("--exclude-namespaces removes every target namespace");
+	return 0;
+}
+
+/* ---- AWS ------------------------------------------------------------------------- */
+
+/* No --registries: the caller's default registry in the default region (SPEC.md), named
+ * by the proxyEndpoint of the token fetched there. */
+static int default_registry(struct run *r)
+{
+	char region[AWS_MAX_REGION];
+	struct aws_endpoint ep;
+
+	if (aws_default_region(r->aws, region, sizeof region) != 0)
+		return aws_error(r->aws->err);
+	if (aws_endpoint_for(&r->aws->settings, AWS_SERVICE_ECR, region, &ep, r->err, sizeof r->err) != 0)
+		return aws_error(r->err);
+	r->tokens = calloc(1, sizeof *r->tokens);
+	r->registries = calloc(1, sizeof *r->registries);
+	if (!r->tokens || !r->registries)
+		return aws_error("out of memory");
+	if (ecr_get_token(r->aws, region, &r->tokens[0], r->err, sizeof r->err) != 0)
+		return aws_error(r->err);
+	r->token_count = 1;
+	if (ecr_parse_registry(r->tokens[0].proxy_endpoint, &r->registries[0], r->err, sizeof r->err) != 0)
+		return aws_error("GetAuthorizationToken named no usable default registry (proxyEndpoint)");
+	r->registry_count = 1;
+	return 0;
+}
+
+static int fetch_tokens(struct run *r)
+{
+	size_t i, hosts_len = 0;
+	char regions[512] = "";
+	time_t expiry;
+	struct tm tm;
+	int rc;
+
+	if (r->registry_count == 0) {
+		if ((rc = default_registry(r)) != 0)
+			return rc;
+	} else if (ecr_get_tokens(r->aws, r->registries, r->registry_count, &r->tokens, &r->token_count,
+	                          r->err, sizeof r->err) != 0) {
+		return aws_error(r->err);
+	}
+	r->dockerconfigjson = ecr_dockerconfigjson(r->registries, r->registry_count, r->tokens, r->token_count);
+	for (i = 0; i < r->registry_count; i++)
+		hosts_len += strlen(r->registries[i].host) + 1;
+	r->hosts = calloc(1, hosts_len + 1);
+	if (!r->dockerconfigjson || !r->hosts)
+		return aws_error("out of memory");
+	for (i = 0; i < r->registry_count; i++) {
+		if (i)
+			strcat(r->hosts, ",");
+		strcat(r->hosts, r->registries[i].host);
+	}
+	for (i = 0; i < r->token_count; i++)
+		snprintf(regions + strlen(regions), sizeof regions - strlen(regions), "%s%s",
+		         i ? "," : "", r->tokens[i].region);
+
+	/* RFC 3339 in UTC, whole seconds: the earliest a pull may start failing. */
+	expiry = (time_t)ecr_earliest_expiry(r->tokens, r->token_count);
+	if (!gmtime_r(&expiry, &tm) || strftime(r->expires_at, sizeof r->expires_at, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		return aws_error("token expiry out of range");
+	log_event(LOG_INFO, "ecr tokens fetched", "regions", regions, "registries", r->hosts,
+	          "expires_at", r->expires_at, "credentials", aws_source_name(r->aws->settings.source),
+	          NULL);
+	return 0;
+}
+
+/* ---- --output ----------------------------------------------------------------------- */
+
+static int print_manifests(struct run *r)
+{
+	const struct config *cfg = r->cfg;
+	cJSON *list = NULL, *items = NULL;
+	char *text = NULL, seconds[32], count[16];
+	size_t i;
+	int rc = EXIT_PARTIAL, failed = 0;
+
+	if (cfg->output == OUTPUT_JSON) {
+		/* A v1 List, so `kubectl apply -f -` takes every namespace's Secret at once. */
+		list = cJSON_CreateObject();
+		if (!list || !cJSON_AddStringToObject(list, "apiVersion", "v1")
+		    || !cJSON_AddStringToObject(list, "kind", "List")
+		    || !(items = cJSON_AddArrayToObject(list, "items")))
+			goto out;
+	}
+	for (i = 0; i < r->targets.count; i++) {
+		struct secret_spec spec = {
+			.name = cfg->secret_name,
+			.namespace = r->targets.items[i].name,
+			.dockerconfigjson = r->dockerconfigjson,
+			.registries = r->hosts,
+			.expires_at = r->expires_at,
+		};
+		cJSON *doc = secret_manifest(&spec);
+
+		if (!doc)
+			goto out;
+		if (items) {
+			cJSON_AddItemToArray(items, doc);
+			continue;
+		}
+		/* YAML: one document per namespace (YAML 1.2 section 9.2). */
+		if (secret_write_yaml(doc, &text) == 0) {
+			failed |= fputs("---\n", stdout) == EOF || fputs(text, stdout) == EOF;
+			explicit_bzero(text, strlen(text));
+			free(text);
+			text = NULL;
+		} else {
+			failed = 1;
+		}
+		secret_wipe_tree(doc);
+		cJSON_Delete(doc);
+	}
+	if (list) {
+		text = secret_print_json(list, 1);
+		if (!text)
+			goto out;
+		failed |= fputs(text, stdout) == EOF;
+	}
+	failed |= fflush(stdout) != 0;
+	if (failed) {
+		/* Nothing usable was delivered: exit 1, as when namespaces fail to be written. */
+		log_event(LOG_ERROR, "cannot write the manifests to stdout", NULL);
+		goto out;
+	}
+	snprintf(count, sizeof count, "%zu", r->targets.count);
+	snprintf(seconds, sizeof seconds, "%.3f", (double)(net_now_ms() - r->started_ms) / 1000.0);
+	log_event(LOG_INFO, "manifests printed", "format", cfg->output == OUTPUT_JSON ? "json" : "yaml",
+	          "#namespaces", count, "#seconds", seconds, NULL);
+	rc = EXIT_OK;
+out:
+	if (rc != EXIT_OK && !failed)
+		log_event(LOG_ERROR, "cannot build the manifests", "error", "out of memory", NULL);
+	if (text) {
+		explicit_bzero(text, strlen(text));
+		free(text);
+	}
+	secret_wipe_tree(list);
+	cJSON_Delete(list);
+	return rc;
+}
+
+/* ---- the run -------------------------------------------------------------------- */
+
+static int run(struct run *r)
+{
+	const struct config *cfg = r->cfg;
+	int rc;
+
+	if ((rc = parse_registries(r)) != 0)
+		return rc;
+	if (http_proxy_from_env(&r->proxy, r->err, sizeof r->err) != 0)
+		return config_error(r->err);
+	r->aws = calloc(1, sizeof *r->aws);
+	if (!r->aws)
+		return config_error("out of memory");
+	if (aws_client_init(r->aws, &r->proxy, cfg->timeout_s, r->deadline_ms, r->err, sizeof r->err) != 0)
+		return config_error(r->err);
+	if ((rc = check_endpoints(r)) != 0)
+		return rc;
+	if (cfg->output != OUTPUT_NONE && (rc = output_targets(r)) != 0)
+		return rc;
+
+	/* From here on the network is used. */
+	if ((rc = fetch_tokens(r)) != 0)
+		return rc;
+	if (cfg->output != OUTPUT_NONE)
+		return print_manifests(r);
+	{
+		struct k8s_run_params params = {
+			.cfg = cfg,
+			.dockerconfigjson = r->dockerconfigjson,
+			.registries = r->hosts,
+			.expires_at = r->expires_at,
+			.proxy = &r->proxy,
+			.deadline_ms = r->deadline_ms,
+		};
+		return k8s_run(&params);
+	}
+}
+
+static void run_free(struct run *r)
+{
+	/* The log's redaction points into the buffers wiped below: let go of them first. */
+	log_forget_secrets();
+	if (r->dockerconfigjson) {
+		explicit_bzero(r->dockerconfigjson, strlen(r->dockerconfigjson));
+		free(r->dockerconfigjson);
+	}
+	ecr_tokens_free(r->tokens, r->token_count);
+	free(r->registries);
+	free(r->hosts);
+	k8s_namespace_list_free(&r->targets);
+	if (r->aws) {
+		aws_client_free(r->aws);
+		free(r->aws);
+	}
+	explicit_bzero(&r->proxy, sizeof r->proxy);
+}
+
+int main(int argc, char **argv)
+{
+	struct config cfg;
+	struct run r;
+	char err[512];
+	int rc;
+
+	log_setup(LOG_JSON, LOG_INFO);
+	rc = config_parse(&cfg, argc, argv, err, sizeof err);
+	if (rc == CONFIG_EXIT_0)
+		return EXIT_OK;
+	if (rc != CONFIG_OK)
+		return config_error(err);
+	log_setup(cfg.log_format, cfg.log_level);
+
+	memset(&r, 0, sizeof r);
+	r.cfg = &cfg;
+	r.started_ms = net_now_ms();
+	r.deadline_ms = r.started_ms + (int64_t)cfg.deadline_s * 1000;
+	rc = run(&r);
+	run_free(&r);
+	config_free(&cfg);
+	return rc;
+}

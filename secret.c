@@ -1,0 +1,393 @@
+/*
+ * secret: the dockerconfigjson Secret manifest, and the two deterministic writers that put
+ * it on the wire or on stdout (JSON, block YAML).
+ *
+ * The manifest holds registry passwords in base64, so every buffer a writer grows is
+ * copied into a fresh allocation and the old one wiped before it is freed: realloc would
+ * leave partial copies of a password behind in freed heap.
+ */
+#include "secret.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- base64 (RFC 4648 section 4) ----------------------------------------------------- */
+
+char *secret_base64(const void *data, size_t len)
+{
+	static const char alphabet[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const unsigned char *in = data;
+	char *out, *o;
+	size_t i;
+
+	if (len > (SIZE_MAX - 1) / 4 * 3 - 3)
+		return NULL;
+	out = malloc((len + 2) / 3 * 4 + 1);
+	if (!out)
+		return NULL;
+	o = out;
+	for (i = 0; i + 2 < len; i += 3) {
+		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+		*o++ = alphabet[v >> 18 & 63];
+		*o++ = alphabet[v >> 12 & 63];
+		*o++ = alphabet[v >> 6 & 63];
+		*o++ = alphabet[v & 63];
+	}
+	if (i < len) {
+		uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < len ? (uint32_t)in[i + 1] << 8 : 0);
+		*o++ = alphabet[v >> 18 & 63];
+		*o++ = alphabet[v >> 12 & 63];
+		*o++ = i + 1 < len ? alphabet[v >> 6 & 63] : '=';
+		*o++ = '=';
+	}
+	*o = '\0';
+	return out;
+}
+
+/* ---- the manifest ----------------------------------------------------------------- */
+
+cJSON *secret_manifest(const struct secret_spec *spec)
+{
+	cJSON *doc = cJSON_CreateObject();
+	cJSON *metadata, *labels, *annotations, *data;
+	char *encoded = NULL;
+	int ok;
+
+	if (!doc)
+		return NULL;
+	encoded = secret_base64(spec->dockerconfigjson, strlen(spec->dockerconfigjson));
+	ok = encoded != NULL
+		&& cJSON_AddStringToObject(doc, "apiVersion", "v1")
+		&& cJSON_AddStringToObject(doc, "kind", "Secret")
+		&& (metadata = cJSON_AddObjectToObject(doc, "metadata")) != NULL
+		&& cJSON_AddStringToObject(metadata, "name", spec->name)
+		&& cJSON_AddStringToObject(metadata, "namespace", spec->namespace)
+		&& (labels = cJSON_AddObjectToObject(metadata, "labels")) != NULL
+		&& cJSON_AddStringToObject(labels, SECRET_LABEL_MANAGED_BY, "ecr-refresh")
+		&& (annotations = cJSON_AddObjectToObject(metadata, "annotations")) != NULL
+		&& cJSON_AddStringToObject(annotations, SECRET_ANNOTATION_REGISTRIES, spec->registries)
+		&& cJSON_AddStringToObject(annotations, SECRET_ANNOTATION_EXPIRES_AT, spec->expires_at)
+		&& cJSON_AddStringToObject(doc, "type", "kubernetes.io/dockerconfigjson")
+		&& (data = cJSON_AddObjectToObject(doc, "data")) != NULL
+		&& cJSON_AddStringToObject(data, ".dockerconfigjson", encoded);
+	if (encoded) {
+		explicit_bzero(encoded, strlen(encoded));
+		free(encoded);
+	}
+	if (!ok) {
+		secret_wipe_tree(doc);
+		cJSON_Delete(doc);
+		return NULL;
+	}
+	return doc;
+}
+
+void secret_wipe_tree(cJSON *doc)
+{
+	cJSON *item;
+
+	if (!doc)
+		return;
+	if (doc->valuestring)
+		explicit_bzero(doc->valuestring, strlen(doc->valuestring));
+	for (item = doc->child; item; item = item->next)
+		secret_wipe_tree(item);
+}
+
+/* ---- an output buffer that never leaves copies behind --------------------------------- */
+
+struct out {
+	char *buf;
+	size_t len, cap;
+	int failed;
+};
+
+static void out_grow(struct out *o, size_t need)
+{
+	size_t cap = o->cap ? o->cap : 1024;
+	char *fresh;
+
+	while (cap - o->len <= need) {
+		if (cap > SIZE_MAX / 2) {
+			o->failed = 1;
+			return;
+		}
+		cap *= 2;
+	}
+	fresh = malloc(cap);
+	if (!fresh) {
+		o->failed = 1;
+		return;
+	}
+	if (o->buf) {
+		memcpy(fresh, o->buf, o->len);
+		explicit_bzero(o->buf, o->cap);
+		free(o->buf);
+	}
+	o->buf = fresh;
+	o->cap = cap;
+}
+
+static void out_put(struct out *o, const char *s, size_t n)
+{
+	if (o->failed)
+		return;
+	if (o->cap - o->len <= n)
+		out_grow(o, n);
+	if (o->failed)
+		return;
+	memcpy(o->buf + o->len, s, n);
+	o->len += n;
+	o->buf[o->len] = '\0';
+}
+
+static void out_str(struct out *o, const char *s)
+{
+	out_put(o, s, strlen(s));
+}
+
+static void out_indent(struct out *o, int n)
+{
+	while (n-- > 0)
+		out_put(o, " ", 1);
+}
+
+static void out_drop(struct out *o)
+{
+	if (o->buf) {
+		explicit_bzero(o->buf, o->cap);
+		free(o->buf);
+	}
+	o->buf = NULL;
+}
+
+/* A JSON string literal (RFC 8259 section 7). It is also a valid YAML 1.2 double-quoted
+ * scalar (YAML 1.2 section 5.7 has every JSON escape); DEL is escaped too because YAML
+ * does not count it as printable (section 5.1). */
+static void out_quoted(struct out *o, const char *s)
+{
+	char esc[8];
+
+	out_put(o, "\"", 1);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		switch (c) {
+		case '"': out_put(o, "\\\"", 2); break;
+		case '\\': out_put(o, "\\\\", 2); break;
+		case '\b': out_put(o, "\\b", 2); break;
+		case '\f': out_put(o, "\\f", 2); break;
+		case '\n': out_put(o, "\\n", 2); break;
+		case '\r': out_put(o, "\\r", 2); break;
+		case '\t': out_put(o, "\\t", 2); break;
+		default:
+			if (c < 0x20 || c == 0x7f) {
+				snprintf(esc, sizeof esc, "\\u%04x", c);
+				out_put(o, esc, 6);
+			} else {
+				out_put(o, (const char *)&c, 1);
+			}
+		}
+	}
+	out_put(o, "\"", 1);
+}
+
+/* Numbers as cJSON prints them: integers without a fraction, others with the shortest of
+ * 15 or 17 significant digits that reads back the same; NaN and infinities as null. */
+static void out_number(struct out *o, double d)
+{
+	char num[32];
+
+	if (d != d || d - d != 0) {
+		out_str(o, "null");
+		return;
+	}
+	if (d > -9e15 && d < 9e15 && d == (double)(long long)d) {
+		snprintf(num, sizeof num, "%lld", (long long)d);
+	} else {
+		snprintf(num, sizeof num, "%1.15g", d);
+		if (strtod(num, NULL) != d)
+			snprintf(num, sizeof num, "%1.17g", d);
+	}
+	out_str(o, num);
+}
+
+static void out_scalar(struct out *o, const cJSON *item)
+{
+	if (cJSON_IsString(item))
+		out_quoted(o, item->valuestring);
+	else if (cJSON_IsNumber(item))
+		out_number(o, item->valuedouble);
+	else if (cJSON_IsTrue(item))
+		out_str(o, "true");
+	else if (cJSON_IsFalse(item))
+		out_str(o, "false");
+	else if (cJSON_IsObject(item))
+		out_str(o, "{}");
+	else if (cJSON_IsArray(item))
+		out_str(o, "[]");
+	else
+		out_str(o, "null");
+}
+
+static int is_container(const cJSON *item)
+{
+	return (cJSON_IsObject(item) || cJSON_IsArray(item)) && item->child != NULL;
+}
+
+/* ---- JSON ------------------------------------------------------------------------- */
+
+static void json_value(struct out *o, const cJSON *item, int pretty, int indent)
+{
+	const cJSON *child;
+	int object = cJSON_IsObject(item);
+
+	if (!is_container(item)) {
+		out_scalar(o, item);
+		return;
+	}
+	out_put(o, object ? "{" : "[", 1);
+	for (child = item->child; child; child = child->next) {
+		if (pretty) {
+			out_put(o, "\n", 1);
+			out_indent(o, indent + 2);
+		}
+		if (object) {
+			out_quoted(o, child->string ? child->string : "");
+			out_str(o, pretty ? ": " : ":");
+		}
+		json_value(o, child, pretty, indent + 2);
+		if (child->next)
+			out_put(o, ",", 1);
+	}
+	if (pretty) {
+		out_put(o, "\n", 1);
+		out_indent(o, indent);
+	}
+	out_put(o, object ? "}" : "]", 1);
+}
+
+char *secret_print_json(const cJSON *doc, int pretty)
+{
+	struct out o = {0};
+
+	json_value(&o, doc, pretty, 0);
+	if (pretty)
+		out_put(&o, "\n", 1);
+	if (o.failed) {
+		out_drop(&o);
+		return NULL;
+	}
+	return o.buf;
+}
+
+/* ---- YAML ------------------------------------------------------------------------- */
+
+/* A mapping key is written plain only when no YAML 1.1 or 1.2 reader could take it for
+ * anything but a string: a letter (or '.' then a letter) first, then letters, digits and
+ * . _ / -, and none of the words that resolve to booleans, null or special floats. Every
+ * other key is double-quoted. */
+static int yaml_plain_key(const char *key)
+{
+	static const char *const reserved[] = {
+		"true", "false", "yes", "no", "on", "off", "y", "n", "null", ".inf", ".nan",
+	};
+	const char *p = key;
+	size_t i;
+
+	if (*p == '.')
+		p++;
+	if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
+		return 0;
+	for (; *p; p++) {
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')
+		      || *p == '.' || *p == '_' || *p == '/' || *p == '-'))
+			return 0;
+	}
+	for (i = 0; i < sizeof reserved / sizeof reserved[0]; i++) {
+		const char *a = key, *b = reserved[i];
+		while (*a && *b && (*a | 0x20) == *b) {
+			a++;
+			b++;
+		}
+		if (!*a && !*b)
+			return 0;
+	}
+	return 1;
+}
+
+static void yaml_key(struct out *o, const char *key)
+{
+	if (yaml_plain_key(key))
+		out_str(o, key);
+	else
+		out_quoted(o, key);
+	out_put(o, ":", 1);
+}
+
+/*
+ * Block style (YAML 1.2 chapter 8). The caller has written the indentation of the first
+ * line already (or "- " for a sequence entry); every later line starts with `indent`
+ * spaces. A mapping inside a sequence starts on the dash's line, like kubectl writes it.
+ */
+static void yaml_block(struct out *o, const cJSON *item, int indent)
+{
+	const cJSON *child;
+	int first = 1;
+
+	for (child = item->child; child; child = child->next) {
+		if (!first)
+			out_indent(o, indent);
+		first = 0;
+		if (cJSON_IsObject(item)) {
+			yaml_key(o, child->string ? child->string : "");
+			if (is_container(child)) {
+				out_put(o, "\n", 1);
+				if (cJSON_IsArray(child)) {
+					/* A sequence may sit at its key's indentation (8.2.1). */
+					out_indent(o, indent);
+					yaml_block(o, child, indent);
+				} else {
+					out_indent(o, indent + 2);
+					yaml_block(o, child, indent + 2);
+				}
+				continue;
+			}
+			out_put(o, " ", 1);
+		} else if (cJSON_IsArray(child) && child->child) {
+			out_put(o, "-\n", 2);
+			out_indent(o, indent + 2);
+			yaml_block(o, child, indent + 2);
+			continue;
+		} else {
+			out_put(o, "- ", 2);
+			if (is_container(child)) {
+				yaml_block(o, child, indent + 2);
+				continue;
+			}
+		}
+		out_scalar(o, child);
+		out_put(o, "\n", 1);
+	}
+}
+
+int secret_write_yaml(const cJSON *doc, char **out)
+{
+	struct out o = {0};
+
+	*out = NULL;
+	if (is_container(doc)) {
+		yaml_block(&o, doc, 0);
+	} else {
+		out_scalar(&o, doc);
+		out_put(&o, "\n", 1);
+	}
+	if (o.failed) {
+		out_drop(&o);
+		return -1;
+	}
+	*out = o.buf;
+	return 0;
+}

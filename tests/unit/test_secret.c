@@ -1,0 +1,178 @@
+/* secret: base64 vectors, the manifest's exact JSON, the JSON and YAML writers. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "secret.h"
+#include "unit.h"
+
+static void check_base64(const char *in, const char *want)
+{
+	char *got = secret_base64(in, strlen(in));
+	CHECK_EQ_STR(got, want);
+	free(got);
+}
+
+static void test_base64(void)
+{
+	/* RFC 4648 section 10 test vectors. */
+	check_base64("", "");
+	check_base64("f", "Zg==");
+	check_base64("fo", "Zm8=");
+	check_base64("foo", "Zm9v");
+	check_base64("foob", "Zm9vYg==");
+	check_base64("fooba", "Zm9vYmE=");
+	check_base64("foobar", "Zm9vYmFy");
+	{
+		const unsigned char bytes[] = { 0xfb, 0xff, 0xbf, 0x00 };
+		char *got = secret_base64(bytes, sizeof bytes);
+		CHECK_EQ_STR(got, "+/+/AA==");
+		free(got);
+	}
+}
+
+static const struct secret_spec spec = {
+	.name = "ecr-creds",
+	.namespace = "team-a",
+	.dockerconfigjson = "{\"auths\":{}}",
+	.registries = "123456789012.dkr.ecr.us-east-1.amazonaws.com,123456789012.dkr.ecr.eu-west-1.amazonaws.com",
+	.expires_at = "2026-11-29T22:00:00Z",
+};
+
+static void test_manifest_json(void)
+{
+	cJSON *doc = secret_manifest(&spec);
+	char *compact, *pretty;
+
+	CHECK(doc != NULL);
+	compact = secret_print_json(doc, 0);
+	CHECK_EQ_STR(compact,
+		"{\"apiVersion\":\"v1\",\"kind\":\"Secret\",\"metadata\":{\"name\":\"ecr-creds\","
+		"\"namespace\":\"team-a\",\"labels\":{\"app.kubernetes.io/managed-by\":\"ecr-refresh\"},"
+		"\"annotations\":{\"ecr-refresh.io/registries\":\"123456789012.dkr.ecr.us-east-1.amazonaws.com,"
+		"123456789012.dkr.ecr.eu-west-1.amazonaws.com\",\"ecr-refresh.io/expires-at\":"
+		"\"2026-11-29T22:00:00Z\"}},\"type\":\"kubernetes.io/dockerconfigjson\","
+		"\"data\":{\".dockerconfigjson\":\"eyJhdXRocyI6e319\"}}");
+	pretty = secret_print_json(doc, 1);
+	CHECK_EQ_STR(pretty,
+		"{\n"
+		"  \"apiVersion\": \"v1\",\n"
+		"  \"kind\": \"Secret\",\n"
+		"  \"metadata\": {\n"
+		"    \"name\": \"ecr-creds\",\n"
+		"    \"namespace\": \"team-a\",\n"
+		"    \"labels\": {\n"
+		"      \"app.kubernetes.io/managed-by\": \"ecr-refresh\"\n"
+		"    },\n"
+		"    \"annotations\": {\n"
+		"      \"ecr-refresh.io/registries\": \"123456789012.dkr.ecr.us-east-1.amazonaws.com,"
+		"123456789012.dkr.ecr.eu-west-1.amazonaws.com\",\n"
+		"      \"ecr-refresh.io/expires-at\": \"2026-11-29T22:00:00Z\"\n"
+		"    }\n"
+		"  },\n"
+		"  \"type\": \"kubernetes.io/dockerconfigjson\",\n"
+		"  \"data\": {\n"
+		"    \".dockerconfigjson\": \"eyJhdXRocyI6e319\"\n"
+		"  }\n"
+		"}\n");
+	/* What we print, cJSON reads back to the same tree. */
+	{
+		cJSON *back = cJSON_Parse(compact);
+		CHECK(cJSON_Compare(doc, back, 1));
+		cJSON_Delete(back);
+	}
+	free(compact);
+	free(pretty);
+	secret_wipe_tree(doc);
+	CHECK_EQ_STR(cJSON_GetObjectItem(doc, "kind")->valuestring, "");
+	cJSON_Delete(doc);
+}
+
+static void test_manifest_yaml(void)
+{
+	cJSON *doc = secret_manifest(&spec);
+	char *yaml = NULL;
+
+	CHECK_EQ_INT(secret_write_yaml(doc, &yaml), 0);
+	CHECK_EQ_STR(yaml,
+		"apiVersion: \"v1\"\n"
+		"kind: \"Secret\"\n"
+		"metadata:\n"
+		"  name: \"ecr-creds\"\n"
+		"  namespace: \"team-a\"\n"
+		"  labels:\n"
+		"    app.kubernetes.io/managed-by: \"ecr-refresh\"\n"
+		"  annotations:\n"
+		"    ecr-refresh.io/registries: \"123456789012.dkr.ecr.us-east-1.amazonaws.com,"
+		"123456789012.dkr.ecr.eu-west-1.amazonaws.com\"\n"
+		"    ecr-refresh.io/expires-at: \"2026-11-29T22:00:00Z\"\n"
+		"type: \"kubernetes.io/dockerconfigjson\"\n"
+		"data:\n"
+		"  .dockerconfigjson: \"eyJhdXRocyI6e319\"\n");
+	free(yaml);
+	cJSON_Delete(doc);
+}
+
+static void check_yaml(const char *json, const char *want)
+{
+	cJSON *doc = cJSON_Parse(json);
+	char *yaml = NULL;
+
+	CHECK(doc != NULL);
+	CHECK_EQ_INT(secret_write_yaml(doc, &yaml), 0);
+	CHECK_EQ_STR(yaml, want);
+	free(yaml);
+	cJSON_Delete(doc);
+}
+
+static void check_json(const char *json, int pretty, const char *want)
+{
+	cJSON *doc = cJSON_Parse(json);
+	char *out;
+
+	CHECK(doc != NULL);
+	out = secret_print_json(doc, pretty);
+	CHECK_EQ_STR(out, want);
+	free(out);
+	cJSON_Delete(doc);
+}
+
+static void test_yaml_shapes(void)
+{
+	check_yaml("{\"a\":1,\"b\":-2.5,\"c\":true,\"d\":false,\"e\":null,\"f\":{},\"g\":[]}",
+	           "a: 1\nb: -2.5\nc: true\nd: false\ne: null\nf: {}\ng: []\n");
+	/* A sequence sits at its key's indentation; a mapping in it starts on the dash line. */
+	check_yaml("{\"items\":[{\"a\":\"x\",\"b\":\"y\"},\"s\",[1,2],[]]}",
+	           "items:\n- a: \"x\"\n  b: \"y\"\n- \"s\"\n-\n  - 1\n  - 2\n- []\n");
+	check_yaml("{\"o\":{\"p\":{\"q\":[{\"r\":{\"s\":1}}]}}}",
+	           "o:\n  p:\n    q:\n    - r:\n        s: 1\n");
+	/* Keys a YAML reader could take for something else are quoted. */
+	check_yaml("{\"yes\":1,\"No\":2,\"null\":3,\"1e5\":4,\"-x\":5,\"a b\":6,\".inf\":7,\"\":8,\"ok-key_1.x/y\":9}",
+	           "\"yes\": 1\n\"No\": 2\n\"null\": 3\n\"1e5\": 4\n\"-x\": 5\n\"a b\": 6\n\".inf\": 7\n"
+	           "\"\": 8\nok-key_1.x/y: 9\n");
+	/* JSON escapes are YAML double-quoted escapes; DEL is escaped too (YAML 1.2 5.1). */
+	check_yaml("{\"s\":\"q\\\" b\\\\ n\\n t\\t c\\u0001 d\\u007f u\\u00e9\"}",
+	           "s: \"q\\\" b\\\\ n\\n t\\t c\\u0001 d\\u007f u\xc3\xa9\"\n");
+	check_yaml("[]", "[]\n");
+	check_yaml("\"x\"", "\"x\"\n");
+	check_yaml("[1,{\"a\":[]}]", "- 1\n- a: []\n");
+}
+
+static void test_json_shapes(void)
+{
+	check_json("{\"a\":[1,2,{\"b\":null}],\"c\":{},\"d\":[],\"e\":1700000000.125,\"f\":0.1}", 0,
+	           "{\"a\":[1,2,{\"b\":null}],\"c\":{},\"d\":[],\"e\":1700000000.125,\"f\":0.1}");
+	check_json("{\"a\":[1,{\"b\":true}],\"c\":{}}", 1,
+	           "{\n  \"a\": [\n    1,\n    {\n      \"b\": true\n    }\n  ],\n  \"c\": {}\n}\n");
+	check_json("{\"k\\\"\":\"\\b\\f\\r\\u001f/\"}", 0, "{\"k\\\"\":\"\\b\\f\\r\\u001f/\"}");
+	check_json("[]", 1, "[]\n");
+}
+
+int main(void)
+{
+	test_base64();
+	test_manifest_json();
+	test_manifest_yaml();
+	test_yaml_shapes();
+	test_json_shapes();
+	return UNIT_DONE();
+}
