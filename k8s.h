@@ -5,6 +5,9 @@
  * selectors page through GET /api/v1/namespaces), server-side-applies the Secret into each
  * over --concurrency persistent connections, optionally adds it to ServiceAccounts'
  * imagePullSecrets, logs one line per namespace and one closing summary line.
+ *
+ * --output is main's business (it needs no cluster): k8s_run always applies. The pure
+ * parts (target set, Status and list readers) are in k8sjson.h.
  */
 #ifndef K8S_H
 #define K8S_H

@@ -1,0 +1,403 @@
+/*
+ * k8sjson: pure readers and writers of Kubernetes API JSON; see k8sjson.h.
+ */
+#include "k8sjson.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static pthread_mutex_t parse_lock = PTHREAD_MUTEX_INITIALIZER;
+
+cJSON *k8s_json_parse(const char *text, size_t len)
+{
+	cJSON *root;
+
+	if (!text)
+		return NULL;
+	pthread_mutex_lock(&parse_lock);
+	root = cJSON_ParseWithLength(text, len);
+	pthread_mutex_unlock(&parse_lock);
+	return root;
+}
+
+/* Copies a server string into a fixed field for logs: truncated, control characters and
+ * DEL replaced by '?' so a hostile message cannot forge log lines. */
+static void copy_printable(char *dst, size_t size, const char *src)
+{
+	size_t i = 0;
+
+	if (size == 0)
+		return;
+	for (; src && src[i] && i + 1 < size; i++) {
+		unsigned char c = (unsigned char)src[i];
+		dst[i] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+	}
+	dst[i] = '\0';
+}
+
+static const char *object_string(const cJSON *object, const char *key)
+{
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(object, key);
+
+	return cJSON_IsString(item) ? item->valuestring : NULL;
+}
+
+/* ---- Status ------------------------------------------------------------------------- */
+
+int k8s_parse_status(const char *body, size_t len, struct k8s_status *st)
+{
+	cJSON *root;
+	const cJSON *code, *details, *causes, *cause, *retry;
+	size_t used = 0;
+
+	memset(st, 0, sizeof *st);
+	st->retry_after_s = -1;
+	if (!body || len == 0)
+		return -1;
+	root = k8s_json_parse(body, len);
+	if (!cJSON_IsObject(root)) {
+		cJSON_Delete(root);
+		return -1;
+	}
+	code = cJSON_GetObjectItemCaseSensitive(root, "code");
+	if (cJSON_IsNumber(code) && code->valuedouble >= 0 && code->valuedouble <= 999)
+		st->code = (int)code->valuedouble;
+	copy_printable(st->reason, sizeof st->reason, object_string(root, "reason"));
+	copy_printable(st->message, sizeof st->message, object_string(root, "message"));
+
+	details = cJSON_GetObjectItemCaseSensitive(root, "details");
+	if (cJSON_IsObject(details)) {
+		copy_printable(st->kind, sizeof st->kind, object_string(details, "kind"));
+		retry = cJSON_GetObjectItemCaseSensitive(details, "retryAfterSeconds");
+		/* int32 on the wire; a NaN or negative value fails both comparisons */
+		if (cJSON_IsNumber(retry) && retry->valuedouble >= 0)
+			st->retry_after_s = retry->valuedouble > 86400 ? 86400 : (long)retry->valuedouble;
+		causes = cJSON_GetObjectItemCaseSensitive(details, "causes");
+		if (!cJSON_IsArray(causes))
+			causes = NULL;
+		cJSON_ArrayForEach(cause, causes) {
+			const char *reason = object_string(cause, "reason");
+
+			if (!reason || !*reason)
+				continue;
+			/* the apiserver's NamespaceLifecycle admission plugin names it so
+			 * (apimachinery pkg/apis/meta/v1 NamespaceTerminatingCause) */
+			if (strcmp(reason, "NamespaceTerminating") == 0)
+				st->namespace_terminating = 1;
+			if (used + 2 < sizeof st->causes) {
+				if (used) {
+					st->causes[used++] = ',';
+					st->causes[used] = '\0';
+				}
+				copy_printable(st->causes + used, sizeof st->causes - used, reason);
+				used = strlen(st->causes);
+			}
+		}
+	}
+	cJSON_Delete(root);
+	return 0;
+}
+
+long k8s_parse_retry_after(const char *value, size_t len)
+{
+	size_t start = 0, end = len, i;
+	long seconds = 0;
+
+	if (!value)
+		return -1;
+	while (start < end && (value[start] == ' ' || value[start] == '\t'))
+		start++;
+	while (end > start && (value[end - 1] == ' ' || value[end - 1] == '\t'))
+		end--;
+	if (start == end)
+		return -1;
+	for (i = start; i < end; i++) {
+		if (value[i] < '0' || value[i] > '9')
+			return -1;
+		if (seconds < 86400)
+			seconds = seconds * 10 + (value[i] - '0');
+	}
+	return seconds > 86400 ? 86400 : seconds;
+}
+
+/* ---- namespaces ---------------------------------------------------------------------- */
+
+int k8s_namespace_list_add(struct k8s_namespace_list *list, const char *name, int terminating)
+{
+	char *copy;
+
+	if (list->count == list->cap) {
+		size_t cap = list->cap ? list->cap * 2 : 16;
+		struct k8s_namespace *items = realloc(list->items, cap * sizeof *items);
+
+		if (!items)
+			return -1;
+		list->items = items;
+		list->cap = cap;
+	}
+	copy = strdup(name);
+	if (!copy)
+		return -1;
+	list->items[list->count].name = copy;
+	list->items[list->count].terminating = terminating;
+	list->count++;
+	return 0;
+}
+
+void k8s_namespace_list_free(struct k8s_namespace_list *list)
+{
+	for (size_t i = 0; i < list->count; i++)
+		free(list->items[i].name);
+	free(list->items);
+	memset(list, 0, sizeof *list);
+}
+
+int k8s_parse_namespace_page(const char *body, size_t len, struct k8s_namespace_list *list,
+                             char *cont, size_t cont_size, char *err, size_t errlen)
+{
+	cJSON *root;
+	const cJSON *items, *item, *metadata;
+	const char *token;
+	int rc = -1;
+
+	if (cont_size)
+		cont[0] = '\0';
+	root = k8s_json_parse(body, len);
+	if (!cJSON_IsObject(root)) {
+		snprintf(err, errlen, "namespace list is not a JSON object");
+		goto out;
+	}
+	items = cJSON_GetObjectItemCaseSensitive(root, "items");
+	/* an empty list may come as "items": null */
+	if (!cJSON_IsArray(items) && !cJSON_IsNull(items)) {
+		snprintf(err, errlen, "namespace list has no items array");
+		goto out;
+	}
+	if (!cJSON_IsArray(items))
+		items = NULL;
+	cJSON_ArrayForEach(item, items) {
+		const cJSON *status = cJSON_GetObjectItemCaseSensitive(item, "status");
+		const char *name, *phase = cJSON_IsObject(status) ? object_string(status, "phase") : NULL;
+		int terminating;
+
+		metadata = cJSON_GetObjectItemCaseSensitive(item, "metadata");
+		name = cJSON_IsObject(metadata) ? object_string(metadata, "name") : NULL;
+		/* the name goes into URL paths: accept only what Kubernetes itself allows */
+		if (!name || !config_valid_dns_label(name)) {
+			snprintf(err, errlen, "namespace list has an item without a valid name");
+			goto out;
+		}
+		/* core/v1 NamespacePhase; deletionTimestamp is set first, so either marks it */
+		terminating = (phase && strcmp(phase, "Terminating") == 0) ||
+		              cJSON_GetObjectItemCaseSensitive(metadata, "deletionTimestamp") != NULL;
+		if (k8s_namespace_list_add(list, name, terminating) < 0) {
+			snprintf(err, errlen, "out of memory");
+			goto out;
+		}
+	}
+	metadata = cJSON_GetObjectItemCaseSensitive(root, "metadata");
+	token = cJSON_IsObject(metadata) ? object_string(metadata, "continue") : NULL;
+	if (token) {
+		size_t n = strlen(token);
+
+		if (n >= cont_size) {
+			snprintf(err, errlen, "namespace list continue token is longer than %zu bytes",
+			         cont_size ? cont_size - 1 : 0);
+			goto out;
+		}
+		for (size_t i = 0; i < n; i++) {
+			if (token[i] <= 0x20 || token[i] >= 0x7f) {
+				snprintf(err, errlen, "namespace list continue token is not printable");
+				goto out;
+			}
+		}
+		memcpy(cont, token, n + 1);
+	}
+	rc = 0;
+out:
+	cJSON_Delete(root);
+	return rc;
+}
+
+/* ---- ServiceAccount imagePullSecrets --------------------------------------------------- */
+
+int k8s_sa_add_pull_secret(const char *sa_json, size_t len, const char *secret_name,
+                           char **put_body, char *err, size_t errlen)
+{
+	cJSON *root, *metadata, *list, *entries, *entry, *name;
+	const char *kind, *version;
+	int rc = -1;
+
+	*put_body = NULL;
+	root = k8s_json_parse(sa_json, len);
+	if (!cJSON_IsObject(root)) {
+		snprintf(err, errlen, "ServiceAccount is not a JSON object");
+		goto out;
+	}
+	kind = object_string(root, "kind");
+	if (kind && strcmp(kind, "ServiceAccount") != 0) {
+		snprintf(err, errlen, "expected a ServiceAccount, got another kind");
+		goto out;
+	}
+	metadata = cJSON_GetObjectItemCaseSensitive(root, "metadata");
+	version = cJSON_IsObject(metadata) ? object_string(metadata, "resourceVersion") : NULL;
+	/* without it the PUT would overwrite a concurrent change instead of failing with 409 */
+	if (!version || !*version) {
+		snprintf(err, errlen, "ServiceAccount has no metadata.resourceVersion");
+		goto out;
+	}
+	list = cJSON_GetObjectItemCaseSensitive(root, "imagePullSecrets");
+	if (list && !cJSON_IsArray(list) && !cJSON_IsNull(list)) {
+		snprintf(err, errlen, "ServiceAccount imagePullSecrets is not a list");
+		goto out;
+	}
+	entries = cJSON_IsArray(list) ? list : NULL;
+	cJSON_ArrayForEach(entry, entries) {
+		const char *present = cJSON_IsObject(entry) ? object_string(entry, "name") : NULL;
+
+		if (present && strcmp(present, secret_name) == 0) {
+			rc = 0;
+			goto out;
+		}
+	}
+	if (!cJSON_IsArray(list)) {
+		cJSON_DeleteItemFromObjectCaseSensitive(root, "imagePullSecrets");
+		list = cJSON_AddArrayToObject(root, "imagePullSecrets");
+	}
+	entry = cJSON_CreateObject();
+	name = entry ? cJSON_AddStringToObject(entry, "name", secret_name) : NULL;
+	if (!list || !name || !cJSON_AddItemToArray(list, entry)) {
+		cJSON_Delete(entry);
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	cJSON_DeleteItemFromObjectCaseSensitive(metadata, "managedFields");
+	*put_body = cJSON_PrintUnformatted(root);
+	if (!*put_body) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	rc = 1;
+out:
+	cJSON_Delete(root);
+	return rc;
+}
+
+/* ---- small helpers ------------------------------------------------------------------- */
+
+long k8s_query_encode(const char *s, char *out, size_t out_size)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = 0;
+
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		int unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		                 (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~';
+
+		if (n + (unreserved ? 1 : 3) >= out_size)
+			return -1;
+		if (unreserved) {
+			out[n++] = (char)c;
+		} else {
+			out[n++] = '%';
+			out[n++] = hex[c >> 4];
+			out[n++] = hex[c & 15];
+		}
+	}
+	if (n >= out_size)
+		return -1;
+	out[n] = '\0';
+	return (long)n;
+}
+
+int k8s_names_need_list(const struct config_list *names)
+{
+	for (size_t i = 0; names && i < names->count; i++)
+		if (config_is_glob(names->items[i]))
+			return 1;
+	return 0;
+}
+
+/* ---- the target set -------------------------------------------------------------------- */
+
+static int excluded(const struct config_list *excludes, const char *name)
+{
+	for (size_t i = 0; excludes && i < excludes->count; i++) {
+		const char *pattern = excludes->items[i];
+
+		if (config_is_glob(pattern) ? config_glob_match(pattern, name) : strcmp(pattern, name) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static int add_candidate(struct k8s_namespace_list *out, const struct config_list *excludes,
+                         const char *name, int terminating)
+{
+	if (excluded(excludes, name))
+		return 0;
+	return k8s_namespace_list_add(out, name, terminating);
+}
+
+/* A plain name needs no listing, but when one was made anyway its phase is known. */
+static int listed_terminating(const struct k8s_target_input *in, const char *name)
+{
+	const struct k8s_namespace_list *lists[2] = { in->all, in->selected };
+
+	for (size_t l = 0; l < 2; l++)
+		for (size_t j = 0; lists[l] && j < lists[l]->count; j++)
+			if (lists[l]->items[j].terminating && strcmp(lists[l]->items[j].name, name) == 0)
+				return 1;
+	return 0;
+}
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(((const struct k8s_namespace *)a)->name, ((const struct k8s_namespace *)b)->name);
+}
+
+int k8s_resolve_targets(const struct k8s_target_input *in, struct k8s_namespace_list *out)
+{
+	const struct k8s_namespace_list *all = in->all, *selected = in->selected;
+	size_t names = in->names ? in->names->count : 0, kept = 0;
+
+	for (size_t i = 0; i < names; i++) {
+		const char *entry = in->names->items[i];
+
+		if (!config_is_glob(entry)) {
+			if (add_candidate(out, in->excludes, entry, listed_terminating(in, entry)) < 0)
+				goto fail;
+			continue;
+		}
+		for (size_t j = 0; all && j < all->count; j++)
+			if (config_glob_match(entry, all->items[j].name) &&
+			    add_candidate(out, in->excludes, all->items[j].name, all->items[j].terminating) < 0)
+				goto fail;
+	}
+	for (size_t j = 0; selected && j < selected->count; j++)
+		if (add_candidate(out, in->excludes, selected->items[j].name, selected->items[j].terminating) < 0)
+			goto fail;
+	if (names == 0 && !in->selector_given && in->own_namespace &&
+	    add_candidate(out, in->excludes, in->own_namespace, 0) < 0)
+		goto fail;
+
+	if (out->count)
+		qsort(out->items, out->count, sizeof *out->items, by_name);
+	/* merge duplicates; any listing that saw the namespace terminating wins */
+	for (size_t i = 0; i < out->count; i++) {
+		if (kept && strcmp(out->items[kept - 1].name, out->items[i].name) == 0) {
+			out->items[kept - 1].terminating |= out->items[i].terminating;
+			free(out->items[i].name);
+			continue;
+		}
+		out->items[kept++] = out->items[i];
+	}
+	out->count = kept;
+	return 0;
+fail:
+	k8s_namespace_list_free(out);
+	return -1;
+}

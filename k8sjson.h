@@ -1,0 +1,123 @@
+/*
+ * k8sjson: the pure parts of the Kubernetes phase, kept apart from k8s.c so they can be
+ * unit tested and fuzzed without a cluster: reading Status objects, Retry-After and
+ * NamespaceList pages, merging a Secret into a ServiceAccount's imagePullSecrets, encoding
+ * query values, and computing the target namespace set.
+ *
+ * No I/O. Every input is treated as hostile (it comes from the API server); sizes are
+ * bounded and strings copied into fixed fields are truncated, with control characters
+ * replaced, so they are safe to log.
+ */
+#ifndef K8SJSON_H
+#define K8SJSON_H
+
+#include <stddef.h>
+
+#include "config.h"
+
+#define K8S_MAX_CONTINUE 1024   /* longest metadata.continue token accepted */
+
+#include <cJSON.h>
+
+/* cJSON_ParseWithLength under a process-wide lock: cJSON writes a global error position on
+ * every parse (cJSON.c global_error), a data race between the Kubernetes workers otherwise.
+ * Every parse this module and k8s.c make goes through here. */
+cJSON *k8s_json_parse(const char *text, size_t len);
+
+/* ---- Status (kubernetes/apimachinery pkg/apis/meta/v1/types.go, "Status") ------------- */
+
+struct k8s_status {
+	int code;                  /* "code", 0 when absent */
+	char reason[64];           /* "reason", e.g. "Conflict"; "" when absent */
+	char message[320];         /* "message", truncated */
+	char causes[160];          /* details.causes[].reason joined with ",", truncated */
+	char kind[64];             /* details.kind, e.g. "namespaces" for a missing namespace */
+	int namespace_terminating; /* a cause says NamespaceTerminating */
+	long retry_after_s;        /* details.retryAfterSeconds, -1 when absent */
+};
+
+/* Reads a Status object from body[0..len). Returns 0 when body is a JSON object (fields
+ * absent stay empty), -1 when it is not JSON; st is filled with defaults either way. */
+int k8s_parse_status(const char *body, size_t len, struct k8s_status *st);
+
+/* Reads a Retry-After header value as delay-seconds (RFC 9110 10.2.3), blanks around it
+ * allowed. Returns the seconds (values past one day are clamped to 86400), or -1 when the
+ * value is empty, an HTTP-date, or anything else: the caller then uses its own backoff. */
+long k8s_parse_retry_after(const char *value, size_t len);
+
+/* ---- namespaces ---------------------------------------------------------------------- */
+
+struct k8s_namespace {
+	char *name;
+	int terminating;           /* status.phase Terminating or metadata.deletionTimestamp set */
+};
+
+struct k8s_namespace_list {
+	struct k8s_namespace *items;
+	size_t count, cap;
+};
+
+/* Appends a copy of name. Returns 0, or -1 when out of memory. */
+int k8s_namespace_list_add(struct k8s_namespace_list *list, const char *name, int terminating);
+
+/* Frees the items and zeroes the list. */
+void k8s_namespace_list_free(struct k8s_namespace_list *list);
+
+/*
+ * Reads one page of GET /api/v1/namespaces (a NamespaceList), appending every item to list
+ * and copying metadata.continue into cont ("" on the last page). Returns 0, or -1 with err
+ * filled when the page is not a list, an item has no valid name (RFC 1123 label), or the
+ * continue token is longer than cont_size - 1 or not printable ASCII. On -1 the items of
+ * this page already appended stay in list.
+ */
+int k8s_parse_namespace_page(const char *body, size_t len, struct k8s_namespace_list *list,
+                             char *cont, size_t cont_size, char *err, size_t errlen);
+
+/* ---- ServiceAccount imagePullSecrets --------------------------------------------------- */
+
+/*
+ * imagePullSecrets is an atomic list with no merge key (kubernetes/api core/v1/types.go),
+ * so a patch would replace it whole: instead, take the ServiceAccount as read, append
+ * {"name": secret_name} when no entry already has that name, and write it back with
+ * its metadata.resourceVersion (optimistic concurrency). Other entries, duplicates
+ * included, keep their order; metadata.managedFields is dropped (the server keeps it when
+ * an update omits it).
+ *
+ * Returns 1 with *put_body set to the object to PUT (heap, caller frees), 0 when the
+ * Secret is already listed (*put_body NULL), or -1 with err filled when sa_json is not a
+ * ServiceAccount object with a resourceVersion or imagePullSecrets is not a list.
+ */
+int k8s_sa_add_pull_secret(const char *sa_json, size_t len, const char *secret_name,
+                           char **put_body, char *err, size_t errlen);
+
+/* ---- small helpers ------------------------------------------------------------------- */
+
+/* Percent-encodes s as a URL query value (RFC 3986 2.3: unreserved characters kept, every
+ * other byte %XX in uppercase). Returns the length written (out NUL-terminated), or -1
+ * when out_size is too small. */
+long k8s_query_encode(const char *s, char *out, size_t out_size);
+
+/* 1 when some entry of names is a glob, so the full namespace list is needed. */
+int k8s_names_need_list(const struct config_list *names);
+
+/* ---- the target set -------------------------------------------------------------------- */
+
+struct k8s_target_input {
+	const struct config_list *names;      /* --namespaces: names and globs, may be empty */
+	const struct config_list *excludes;   /* --exclude-namespaces: names and globs */
+	const char *own_namespace;            /* taken when names is empty and no selector */
+	int selector_given;                   /* --namespace-selector was set */
+	const struct k8s_namespace_list *all;      /* every namespace; needed when names has a glob */
+	const struct k8s_namespace_list *selected; /* namespaces matching the selector, or NULL */
+};
+
+/*
+ * Computes the targets: the plain names, the namespaces of `all` matching a glob, the
+ * namespaces of `selected`, or own_namespace when neither names nor a selector was given;
+ * minus every namespace an exclusion names or matches. The result is sorted (strcmp) with
+ * no duplicates; a namespace any listing shows terminating is marked so. out must be
+ * empty. Returns 0, or -1 when out of memory (out freed).
+ */
+int k8s_resolve_targets(const struct k8s_target_input *in, struct k8s_namespace_list *out);
+
+#endif

@@ -1,0 +1,177 @@
+/*
+ * fuzz_k8s_json: API server answers into every reader of k8sjson.h.
+ *
+ * The whole input goes, as it is, to k8s_parse_status, k8s_parse_namespace_page,
+ * k8s_sa_add_pull_secret and k8s_parse_retry_after, and as a C string to
+ * k8s_query_encode. Beyond the sanitizers it checks what callers rely on: fixed fields are
+ * terminated and free of control characters; listed names are valid namespace names and
+ * continue tokens printable; the merge keeps every entry it read, in order, and adds ours
+ * exactly once; encoding round-trips; the target set built from a parsed page is sorted,
+ * unique and honours the exclusions.
+ */
+#include "k8sjson.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cJSON.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void check_printable(const char *s, size_t size)
+{
+	size_t n = strnlen(s, size);
+
+	if (n == size)
+		abort();
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			abort();
+}
+
+static void check_status(const char *text, size_t size)
+{
+	struct k8s_status st;
+
+	k8s_parse_status(text, size, &st);
+	check_printable(st.reason, sizeof st.reason);
+	check_printable(st.message, sizeof st.message);
+	check_printable(st.causes, sizeof st.causes);
+	check_printable(st.kind, sizeof st.kind);
+	if (st.code < 0 || st.code > 999 || st.retry_after_s < -1 || st.retry_after_s > 86400)
+		abort();
+}
+
+static void check_page(const char *text, size_t size)
+{
+	static char *globs[] = { "a*", "kube-?", "[b-d]*x", "default" };
+	static char *excludes[] = { "*z*", "default" };
+	struct config_list names = { globs, 4 }, excl = { excludes, 2 };
+	struct k8s_namespace_list list = { 0 }, out = { 0 };
+	char cont[K8S_MAX_CONTINUE + 1], err[200];
+	struct k8s_target_input in = { &names, &excl, NULL, 1, &list, &list };
+
+	if (k8s_parse_namespace_page(text, size, &list, cont, sizeof cont, err, sizeof err) == 0) {
+		if (strnlen(cont, sizeof cont) == sizeof cont)
+			abort();
+		for (size_t i = 0; cont[i]; i++)
+			if (cont[i] <= 0x20 || cont[i] >= 0x7f)
+				abort();
+	}
+	for (size_t i = 0; i < list.count; i++)
+		if (!config_valid_dns_label(list.items[i].name))
+			abort();
+	if (k8s_resolve_targets(&in, &out) == 0) {
+		for (size_t i = 0; i < out.count; i++) {
+			if (i && strcmp(out.items[i - 1].name, out.items[i].name) >= 0)
+				abort();
+			if (strchr(out.items[i].name, 'z') || strcmp(out.items[i].name, "default") == 0)
+				abort();
+			/* every target came from the listing (the selector passed all of it) */
+			{
+				size_t j = 0;
+
+				while (j < list.count && strcmp(list.items[j].name, out.items[i].name) != 0)
+					j++;
+				if (j == list.count)
+					abort();
+			}
+		}
+		k8s_namespace_list_free(&out);
+	}
+	k8s_namespace_list_free(&list);
+}
+
+static void check_merge(const char *text, size_t size)
+{
+	static const char name[] = "ecr-creds";
+	char *out = NULL, err[200];
+	int rc = k8s_sa_add_pull_secret(text, size, name, &out, err, sizeof err);
+	cJSON *before, *after, *old_list, *new_list, *last;
+	int n_before;
+
+	if (rc != 1) {
+		if (out)
+			abort();
+		return;
+	}
+	before = cJSON_ParseWithLength(text, size);
+	after = cJSON_Parse(out);
+	if (!before || !after)
+		abort();
+	old_list = cJSON_GetObjectItemCaseSensitive(before, "imagePullSecrets");
+	new_list = cJSON_GetObjectItemCaseSensitive(after, "imagePullSecrets");
+	n_before = cJSON_IsArray(old_list) ? cJSON_GetArraySize(old_list) : 0;
+	if (!cJSON_IsArray(new_list) || cJSON_GetArraySize(new_list) != n_before + 1)
+		abort();
+	for (int i = 0; i < n_before; i++)
+		if (!cJSON_Compare(cJSON_GetArrayItem(old_list, i), cJSON_GetArrayItem(new_list, i), 1))
+			abort();
+	last = cJSON_GetArrayItem(new_list, n_before);
+	if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(last, "name")) ||
+	    strcmp(cJSON_GetObjectItemCaseSensitive(last, "name")->valuestring, name) != 0)
+		abort();
+	/* the resourceVersion read is the one written back */
+	if (!cJSON_Compare(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(before, "metadata"),
+	                                                    "resourceVersion"),
+	                   cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(after, "metadata"),
+	                                                    "resourceVersion"), 1))
+		abort();
+	cJSON_Delete(before);
+	cJSON_Delete(after);
+	free(out);
+}
+
+static int hex_value(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+static void check_encode(const char *text, size_t size)
+{
+	size_t len = strnlen(text, size), room = 3 * len + 1, j = 0;
+	char *in = malloc(len + 1), *out = malloc(room), *back = malloc(len + 1);
+	long n;
+
+	memcpy(in, text, len);
+	in[len] = '\0';
+	n = k8s_query_encode(in, out, room);
+	if (n < 0 || (size_t)n != strlen(out))
+		abort();
+	for (long i = 0; i < n; j++) {
+		if (out[i] == '%') {
+			if (i + 2 >= n || hex_value(out[i + 1]) < 0 || hex_value(out[i + 2]) < 0)
+				abort();
+			back[j] = (char)(hex_value(out[i + 1]) * 16 + hex_value(out[i + 2]));
+			i += 3;
+		} else {
+			back[j] = out[i++];
+		}
+	}
+	if (j != len || memcmp(back, in, len) != 0)
+		abort();
+	/* one byte short of the room needed must fail, never overflow */
+	if (n > 0 && k8s_query_encode(in, out, (size_t)n) != -1)
+		abort();
+	free(in);
+	free(out);
+	free(back);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const char *text = (const char *)data;
+	long seconds;
+
+	if (size > 1 << 20)
+		return 0;
+	check_status(text, size);
+	check_page(text, size);
+	check_merge(text, size);
+	seconds = k8s_parse_retry_after(text, size);
+	if (seconds < -1 || seconds > 86400)
+		abort();
+	check_encode(text, size);
+	return 0;
+}
