@@ -926,7 +926,7 @@ static void worker_free(struct worker *w)
 /* ---- setting up ------------------------------------------------------------------------ */
 
 /* The pod's own namespace, from the ServiceAccount folder. Returns 0, or -1 with err. */
-static int read_own_namespace(const char *dir, char *out, size_t size, char *err, size_t errlen)
+int k8s_own_namespace(const char *dir, char *out, size_t size, char *err, size_t errlen)
 {
 	char path[PATH_MAX_LEN], buf[256];
 	long n;
@@ -999,6 +999,35 @@ static int settle_base(struct run *run, char *err, size_t errlen)
 	}
 	run->https = url.https;
 	return 0;
+}
+
+/*
+ * Everything k8s_run would reject as configuration, checked without the network so main
+ * can exit 2 before AWS is contacted (SPEC.md: "nothing was contacted").
+ */
+int k8s_preflight(const struct config *cfg, char *err, size_t errlen)
+{
+	char own[64], encoded[3 * 128 + 1];
+	struct run *run;
+	int rc = 0;
+
+	if (cfg->namespaces.count == 0 && !cfg->namespace_selector &&
+	    k8s_own_namespace(cfg->serviceaccount_dir, own, sizeof own, err, errlen) < 0)
+		return -1;
+	if (k8s_query_encode(cfg->field_manager, encoded, sizeof encoded) < 0) {
+		format_text(err, errlen, "--field-manager is too long");
+		return -1;
+	}
+	run = calloc(1, sizeof *run);
+	if (!run) {
+		format_text(err, errlen, "out of memory");
+		return -1;
+	}
+	run->cfg = cfg;
+	if (settle_base(run, err, errlen) < 0)
+		rc = -1;
+	free(run);
+	return rc;
 }
 
 /* ---- the phase ------------------------------------------------------------------------- */
@@ -1111,7 +1140,7 @@ int k8s_run(const struct k8s_run_params *params)
 	locks = 1;
 
 	if (cfg->namespaces.count == 0 && !need_selected &&
-	    read_own_namespace(cfg->serviceaccount_dir, own, sizeof own, err, sizeof err) < 0) {
+	    k8s_own_namespace(cfg->serviceaccount_dir, own, sizeof own, err, sizeof err) < 0) {
 		log_event(LOG_ERROR, "no target namespace", "reason", err, NULL);
 		code = 2;
 		goto out;

@@ -12,6 +12,7 @@
 #ifndef K8S_H
 #define K8S_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "config.h"
@@ -33,5 +34,13 @@ struct k8s_run_params {
  * 4 the API server was unreachable, untrusted or refused our credentials before any write.
  */
 int k8s_run(const struct k8s_run_params *params);
+
+/* Checks, without any network, what k8s_run would refuse as configuration: the API server
+ * address, the pod's own namespace when it is the default target, the field manager.
+ * Returns 0, or -1 with one line in err (the caller exits 2 before contacting anything). */
+int k8s_preflight(const struct config *cfg, char *err, size_t errlen);
+
+/* Reads the pod's own namespace from DIR/namespace into out. Returns 0, or -1 with err. */
+int k8s_own_namespace(const char *dir, char *out, size_t size, char *err, size_t errlen);
 
 #endif

@@ -106,32 +106,6 @@ static int check_endpoints(struct run *r)
 	return 0;
 }
 
-/* The pod's own namespace, from the ServiceAccount folder (PROTOCOLS.md 7). */
-static int read_own_namespace(const char *dir, char *out, size_t cap, char *err, size_t errlen)
-{
-	char path[1100];
-	FILE *f;
-	size_t n;
-
-	snprintf(path, sizeof path, "%s/namespace", dir);
-	f = fopen(path, "r");
-	if (!f) {
-		snprintf(err, errlen, "--output without --namespaces needs the pod's namespace: %.300s: %s",
-		         path, strerror(errno));
-		return -1;
-	}
-	n = fread(out, 1, cap - 1, f);
-	fclose(f);
-	while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r' || out[n - 1] == ' '))
-		n--;
-	out[n] = '\0';
-	if (!config_valid_dns_label(out)) {
-		snprintf(err, errlen, "%.300s does not hold a namespace name", path);
-		return -1;
-	}
-	return 0;
-}
-
 /* --output prints what would be applied without a cluster, so the targets must be plain
  * names: globs and selectors need the namespace list. */
 static int output_targets(struct run *r)
@@ -147,7 +121,7 @@ static int output_targets(struct run *r)
 		if (config_is_glob(cfg->namespaces.items[i]))
 			return config_error("--output needs plain namespace names (no globs)");
 	if (cfg->namespaces.count == 0
-	    && read_own_namespace(cfg->serviceaccount_dir, own, sizeof own, r->err, sizeof r->err) != 0)
+	    && k8s_own_namespace(cfg->serviceaccount_dir, own, sizeof own, r->err, sizeof r->err) != 0)
 		return config_error(r->err);
 	memset(&in, 0, sizeof in);
 	in.names = &cfg->namespaces;
@@ -321,6 +295,8 @@ static int run(struct run *r)
 		return rc;
 	if (cfg->output != OUTPUT_NONE && (rc = output_targets(r)) != 0)
 		return rc;
+	if (cfg->output == OUTPUT_NONE && k8s_preflight(cfg, r->err, sizeof r->err) != 0)
+		return config_error(r->err);
 
 	/* From here on the network is used. */
 	if ((rc = fetch_tokens(r)) != 0)

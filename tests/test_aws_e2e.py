@@ -549,6 +549,33 @@ def test_bad_configuration(aws_stub, tmp_path, args, env_changes, message):
     assert_no_secrets(aws_stub, proc)
 
 
+CLUSTER_MODE_BAD_CONFIGS = [
+    ({"KUBERNETES_SERVICE_HOST": None}, ["--namespaces", "a"], "KUBERNETES_SERVICE_HOST is not set"),
+    ({"KUBERNETES_SERVICE_HOST": "127.0.0.1", "KUBERNETES_SERVICE_PORT": "6443"}, [], "name the targets with --namespaces"),
+    ({}, ["--namespaces", "a", "--api-server", "https://127.0.0.1:6443/?x"], "--api-server"),
+]
+
+
+@pytest.mark.parametrize("env_changes,args,message", CLUSTER_MODE_BAD_CONFIGS,
+                         ids=[m for _, _, m in CLUSTER_MODE_BAD_CONFIGS])
+def test_cluster_mode_configuration_errors_contact_nothing(aws_stub, tmp_path, env_changes, args, message):
+    """Without --output, what the Kubernetes phase would refuse as configuration is found
+    before AWS is asked for anything (SPEC.md: exit 2, nothing was contacted)."""
+    sa = tmp_path / "sa"
+    sa.mkdir()
+    env = base_env(aws_stub, tmp_path, **aws_stub.env_static_keys(), SERVICEACCOUNT_DIR=str(sa))
+    for name, value in env_changes.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    proc = run(env, "--registries", aws_stub.registry_host("us-east-1"), *args)
+    assert proc.returncode == 2, proc.stderr
+    assert message in proc.stderr
+    assert aws_stub.calls() == [] and aws_stub.requests_received == 0
+    assert_no_secrets(aws_stub, proc)
+
+
 # ---- --output details ---------------------------------------------------------------------
 
 def test_output_namespace_from_serviceaccount_dir(aws_stub, tmp_path):
