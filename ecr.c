@@ -10,6 +10,7 @@
 
 #include <cJSON.h>
 
+#include "base64.h"
 #include "log.h"
 #include "secret.h"
 
@@ -123,45 +124,6 @@ int ecr_parse_registry(const char *input, struct ecr_registry *out, char *err, s
 
 /* ---- tokens ---------------------------------------------------------------------- */
 
-static int b64_value(unsigned char ch)
-{
-	if (ch >= 'A' && ch <= 'Z') return ch - 'A';
-	if (ch >= 'a' && ch <= 'z') return ch - 'a' + 26;
-	if (ch >= '0' && ch <= '9') return ch - '0' + 52;
-	if (ch == '+') return 62;
-	if (ch == '/') return 63;
-	return -1;
-}
-
-/* Strict RFC 4648 section 4 decoding (padding optional) into out[0..*out_len); out holds at
- * least len * 3 / 4 + 1 bytes. Returns 0 or -1. */
-static int b64_decode(const char *in, size_t len, unsigned char *out, size_t *out_len)
-{
-	uint32_t acc = 0;
-	size_t i, o = 0, pad = 0;
-	int bits = 0;
-
-	while (len > 0 && in[len - 1] == '=' && pad < 2) {
-		len--;
-		pad++;
-	}
-	if (len % 4 == 1 || (pad && (len + pad) % 4 != 0))
-		return -1;
-	for (i = 0; i < len; i++) {
-		int v = b64_value((unsigned char)in[i]);
-		if (v < 0)
-			return -1;
-		acc = acc << 6 | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o++] = (unsigned char)(acc >> bits & 0xff);
-		}
-	}
-	*out_len = o;
-	return 0;
-}
-
 static void free_secret(char *s)
 {
 	if (s) {
@@ -206,7 +168,7 @@ int ecr_parse_token_response(const char *body, size_t len, struct ecr_token *out
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
-	if (b64_decode(token, token_len, decoded, &decoded_len) != 0) {
+	if (base64_decode(token, token_len, decoded, token_len / 4 * 3 + 4, &decoded_len) != 0) {
 		snprintf(err, errlen, "authorizationToken is not base64");
 		goto out;
 	}

@@ -12,6 +12,7 @@
  */
 #include "http.h"
 
+
 #include <arpa/inet.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "base64.h"
 #include "net.h"
 
 /* Internal result of the head parser for a size limit, reported as -1 by the public API. */
@@ -762,34 +764,6 @@ long http_chunked_decode(struct http_chunked *dec, char *buf, size_t *len,
 
 /* ---- proxies --------------------------------------------------------------------------- */
 
-static size_t base64_encode(const unsigned char *in, size_t len, char *out, size_t outlen)
-{
-	static const char alphabet[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t i, n = 0;
-
-	if (outlen < (len + 2) / 3 * 4 + 1)
-		return 0;
-	for (i = 0; i + 2 < len; i += 3) {
-		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-
-		out[n++] = alphabet[v >> 18 & 63];
-		out[n++] = alphabet[v >> 12 & 63];
-		out[n++] = alphabet[v >> 6 & 63];
-		out[n++] = alphabet[v & 63];
-	}
-	if (i < len) {
-		uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < len ? (uint32_t)in[i + 1] << 8 : 0);
-
-		out[n++] = alphabet[v >> 18 & 63];
-		out[n++] = alphabet[v >> 12 & 63];
-		out[n++] = i + 1 < len ? alphabet[v >> 6 & 63] : '=';
-		out[n++] = '=';
-	}
-	out[n] = '\0';
-	return n;
-}
-
 /* The lower-case variable wins when set and not empty, as in curl and the AWS CLI. */
 static const char *env_pair(const char *lower_name, const char *upper_name, const char **used)
 {
@@ -853,7 +827,7 @@ int http_proxy_from_env(struct http_proxy *proxy, char *err, size_t errlen)
 		size_t len = strlen(proxy->url.userinfo);
 
 		memcpy(proxy->authorization, "Basic ", 6);
-		if (base64_encode((const unsigned char *)proxy->url.userinfo, len,
+		if (base64_encode(proxy->url.userinfo, len,
 		                  proxy->authorization + 6, sizeof(proxy->authorization) - 6) == 0) {
 			set_err(err, errlen, "%s: proxy credentials too long", name);
 			explicit_bzero(proxy, sizeof(*proxy));

@@ -13,37 +13,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- base64 (RFC 4648 section 4) ----------------------------------------------------- */
+#include "base64.h"
+
+/* ---- base64 of a whole buffer (allocates: the caller frees) ---------------------- */
 
 char *secret_base64(const void *data, size_t len)
 {
-	static const char alphabet[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	const unsigned char *in = data;
-	char *out, *o;
-	size_t i;
+	char *out;
 
 	if (len > (SIZE_MAX - 1) / 4 * 3 - 3)
 		return NULL;
-	out = malloc((len + 2) / 3 * 4 + 1);
-	if (!out)
-		return NULL;
-	o = out;
-	for (i = 0; i + 2 < len; i += 3) {
-		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-		*o++ = alphabet[v >> 18 & 63];
-		*o++ = alphabet[v >> 12 & 63];
-		*o++ = alphabet[v >> 6 & 63];
-		*o++ = alphabet[v & 63];
-	}
-	if (i < len) {
-		uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < len ? (uint32_t)in[i + 1] << 8 : 0);
-		*o++ = alphabet[v >> 18 & 63];
-		*o++ = alphabet[v >> 12 & 63];
-		*o++ = i + 1 < len ? alphabet[v >> 6 & 63] : '=';
-		*o++ = '=';
-	}
-	*o = '\0';
+	out = malloc(BASE64_ENCODED_SIZE(len));
+	if (out)
+		base64_encode(data, len, out, BASE64_ENCODED_SIZE(len));
 	return out;
 }
 
