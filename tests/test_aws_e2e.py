@@ -433,37 +433,6 @@ def test_bad_sts_certificate(aws_stub, tmp_path):
 
 # ---- proxies ------------------------------------------------------------------------------
 
-@pytest.fixture
-def tinyproxy(tmp_path):
-    exe = shutil.which("tinyproxy")
-    if exe is None:
-        pytest.fail("tinyproxy is not installed (apt-get install tinyproxy)")
-    port = free_port()
-    log = tmp_path / "tinyproxy.log"
-    conf = tmp_path / "tinyproxy.conf"
-    conf.write_text("Port %d\nListen 127.0.0.1\nTimeout 30\nLogFile \"%s\"\nLogLevel Info\nMaxClients 20\n"
-                    % (port, log))
-    proc = subprocess.Popen([exe, "-d", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    pytest.fail("tinyproxy did not start")
-                time.sleep(0.05)
-        yield port, log
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 def test_through_tinyproxy(aws_stub, tmp_path, tinyproxy):
     port, log = tinyproxy
     host = aws_stub.registry_host("us-east-1")

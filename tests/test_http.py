@@ -7,7 +7,6 @@ Point at another build folder with ECR_BUILD=build-NAME (default "build").
 import contextlib
 import http.server
 import os
-import shutil
 import socket
 import ssl
 import subprocess
@@ -17,6 +16,7 @@ import time
 import pytest
 
 import pki
+from fixtures_proxy import run_tinyproxy
 from conftest import ROOT
 
 BUILD_DIR = os.path.join(ROOT, os.environ.get("ECR_BUILD", "build"))
@@ -402,43 +402,9 @@ def test_https_unknown_ca(pkidir):
 
 # ---- CONNECT through tinyproxy ----------------------------------------------------------
 
-@contextlib.contextmanager
-def tinyproxy(tmp_path, connect_port, auth=None):
-    binary = shutil.which("tinyproxy") or "/usr/bin/tinyproxy"
-    if not os.path.exists(binary):
-        pytest.fail("tinyproxy is not installed (apt-get install tinyproxy)")
-    port = free_port()
-    conf = tmp_path / ("tinyproxy-%d.conf" % port)
-    log = tmp_path / ("tinyproxy-%d.log" % port)
-    lines = ["Port %d" % port, "Listen 127.0.0.1", "Timeout 30", "LogLevel Info",
-             "MaxClients 20", "Allow 127.0.0.1", "ConnectPort %d" % connect_port]
-    if auth:
-        lines.append("BasicAuth %s %s" % auth)
-    conf.write_text("\n".join(lines) + "\n")
-    with open(log, "wb") as out:
-        proc = subprocess.Popen([binary, "-d", "-c", str(conf)], stdout=out, stderr=out)
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            assert proc.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, "tinyproxy did not start"
-            time.sleep(0.05)
-        yield port, log
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 def test_connect_through_tinyproxy(pkidir, tmp_path):
     with serving(tls=tls_context(pkidir["good"])) as server:
-        with tinyproxy(tmp_path, server.server_port) as (proxy_port, log):
+        with run_tinyproxy(tmp_path, server.server_port) as (proxy_port, log):
             env = {"HTTPS_PROXY": "http://127.0.0.1:%d" % proxy_port}
             url = "https://127.0.0.1:%d/echo" % server.server_port
             proc = run_httpc("--ca", pkidir["ca"], "--repeat", 3, url, env=env)
@@ -454,7 +420,7 @@ def test_connect_through_tinyproxy(pkidir, tmp_path):
 
 def test_connect_with_proxy_credentials(pkidir, tmp_path):
     with serving(tls=tls_context(pkidir["good"])) as server:
-        with tinyproxy(tmp_path, server.server_port, auth=("ecr", "s3cr3t-pw")) as (proxy_port, _):
+        with run_tinyproxy(tmp_path, server.server_port, auth=("ecr", "s3cr3t-pw")) as (proxy_port, _):
             url = "https://127.0.0.1:%d/hello" % server.server_port
             env = {"https_proxy": "http://ecr:s3cr3t-pw@127.0.0.1:%d" % proxy_port}
             proc = run_httpc("--ca", pkidir["ca"], url, env=env)

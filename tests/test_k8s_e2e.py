@@ -12,7 +12,6 @@ import base64
 import http.server
 import json
 import os
-import shutil
 import socket
 import subprocess
 import threading
@@ -645,34 +644,6 @@ def _free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-@pytest.fixture
-def tinyproxy(tmp_path):
-    exe = shutil.which("tinyproxy")
-    assert exe, "tinyproxy is not installed (apt-get install tinyproxy)"
-    port = _free_port()
-    log = tmp_path / "tinyproxy.log"
-    conf = tmp_path / "tinyproxy.conf"
-    conf.write_text('Port %d\nListen 127.0.0.1\nTimeout 30\nLogFile "%s"\nLogLevel Info\nMaxClients 20\n' % (port, log))
-    proc = subprocess.Popen([exe, "-d", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline and proc.poll() is None, "tinyproxy did not start"
-                time.sleep(0.05)
-        yield port, log
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def test_https_proxy_tunnels_to_the_api_server(k8s_env, tinyproxy):
