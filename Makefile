@@ -1,6 +1,8 @@
 # ecr-refresh: one static musl binary over BearSSL and cJSON.
 #
 #   make            build/ecr-refresh (static, stripped)
+#   make ARCH=arm64 build/arm64/ecr-refresh, cross-built (and `unit`: its static tests)
+#   make arm64      the same from a native make: $(B)/arm64, product and static unit tests
 #   make test       every test: unit (musl and ASan/UBSan builds), fuzz smoke, end to end
 #   make fuzz       the libFuzzer harnesses (clang)
 #   make demo       local apiserver + AWS stand-in, one refresh, print what was written
@@ -15,6 +17,26 @@ FUZZ_CC   ?= clang
 PYTHON    ?= /usr/bin/python3
 CA_BUNDLE ?= /etc/ssl/certs/ca-certificates.crt
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo unknown)
+
+# ---- target architecture (Debian names; uname -m spellings are accepted) -----------------
+# ARCH other than the build machine's cross-builds into build/ARCH with Debian's cross gcc
+# (gcc-aarch64-linux-gnu) and Debian's musl-dev for ARCH, unpacked into $(B)/toolchain by
+# scripts/musl-cross.sh (it says why not dpkg --add-architecture, nor a musl build). Only
+# the static musl objects, tests and tools change compiler: mkanchors stays a host tool (the
+# C it writes is the same for every target), and the ASan/fuzz builds stay host-only.
+debarch   = $(patsubst x86_64,amd64,$(patsubst aarch64,arm64,$(1)))
+HOST_ARCH := $(call debarch,$(shell dpkg --print-architecture 2>/dev/null || uname -m))
+ARCH      ?= $(HOST_ARCH)
+override ARCH := $(call debarch,$(ARCH))
+ifneq ($(ARCH),$(HOST_ARCH))
+CROSS_GNU := $(shell dpkg-architecture -a$(ARCH) -qDEB_HOST_GNU_TYPE 2>/dev/null)
+$(if $(CROSS_GNU),,$(error ARCH=$(ARCH) is no architecture dpkg-architecture knows))
+B         ?= build/$(ARCH)
+CROSS_CC  ?= $(B)/toolchain/bin/$(subst -gnu,-musl,$(CROSS_GNU))-gcc
+override MUSL_CC := $(CROSS_CC)
+# Built before any cross compile (order-only: a newer toolchain rebuilds nothing).
+TOOLCHAIN := $(filter $(B)/toolchain/%,$(CROSS_CC))
+endif
 
 B   ?= build
 DEP ?= build/deps
@@ -43,7 +65,7 @@ FUZZ_OBJ := $(patsubst %.c,$(B)/fuzz/obj/%.o,$(SRCS)) $(addprefix $(B)/fuzz/obj/
 MUSL_LIBS := $(B)/musl/libbearssl.a $(B)/musl/libcjson.a
 HOST_LIBS := $(B)/host/libbearssl.a $(B)/host/libcjson.a
 
-.PHONY: all test unit fuzz fuzz-smoke tools demo bench image-test clean distclean
+.PHONY: all test unit fuzz fuzz-smoke tools demo bench image-test clean distclean arm64
 .SUFFIXES:
 .DELETE_ON_ERROR:
 # Objects built through pattern rules are kept, so a rebuild only redoes what changed.
@@ -56,7 +78,7 @@ $(DEP)/.fetched:
 	scripts/fetch-deps.sh $(DEP)
 	touch $@
 
-$(B)/musl/libbearssl.a $(B)/musl/libcjson.a &: $(DEP)/.fetched scripts/build-deps.sh
+$(B)/musl/libbearssl.a $(B)/musl/libcjson.a &: $(DEP)/.fetched scripts/build-deps.sh | $(TOOLCHAIN)
 	scripts/build-deps.sh $(DEP) $(B)/musl "$(MUSL_CC)" "$(DEPOPT)"
 
 $(B)/host/libbearssl.a $(B)/host/libcjson.a &: $(DEP)/.fetched scripts/build-deps.sh
@@ -72,11 +94,11 @@ $(GEN): $(B)/host/mkanchors $(CA_BUNDLE)
 	$(B)/host/mkanchors $(CA_BUNDLE) > $@.tmp && mv $@.tmp $@
 
 # ---- the product ----------------------------------------------------------------------
-$(B)/musl/obj/%.o: %.c $(HDRS) $(DEP)/.fetched
+$(B)/musl/obj/%.o: %.c $(HDRS) $(DEP)/.fetched | $(TOOLCHAIN)
 	@mkdir -p $(@D)
 	$(MUSL_CC) $(WARN) $(DEFS) $(OPT) $(INCS) -c -o $@ $<
 
-$(B)/musl/obj/anchors_embedded.o: $(GEN)
+$(B)/musl/obj/anchors_embedded.o: $(GEN) | $(TOOLCHAIN)
 	@mkdir -p $(@D)
 	$(MUSL_CC) $(WARN) $(DEFS) $(OPT) $(INCS) -c -o $@ $<
 
@@ -84,7 +106,7 @@ $(B)/ecr-refresh: $(B)/musl/obj/main.o $(MUSL_OBJ) $(MUSL_LIBS)
 	$(MUSL_CC) -static -s -Wl,--gc-sections -o $@ $^ -lpthread
 
 # ---- unit tests: once static under musl, once under ASan+UBSan -------------------------
-$(B)/musl/test_%: tests/unit/test_%.c tests/unit/unit.h $(MUSL_OBJ) $(MUSL_LIBS)
+$(B)/musl/test_%: tests/unit/test_%.c tests/unit/unit.h $(MUSL_OBJ) $(MUSL_LIBS) | $(TOOLCHAIN)
 	$(MUSL_CC) $(WARN) $(DEFS) -O1 $(INCS) -static -o $@ $< $(MUSL_OBJ) $(MUSL_LIBS) -lpthread
 
 $(B)/asan/obj/%.o: %.c $(HDRS) $(DEP)/.fetched
@@ -99,11 +121,12 @@ $(B)/asan/test_%: tests/unit/test_%.c tests/unit/unit.h $(ASAN_OBJ) $(HOST_LIBS)
 	$(HOST_CC) $(WARN) $(DEFS) $(ASANFL) $(INCS) -o $@ $< $(ASAN_OBJ) $(HOST_LIBS) -lpthread
 
 # Small drivers the end-to-end tests run (static musl, like the product).
-$(B)/tools/%: tests/tools/%.c $(MUSL_OBJ) $(MUSL_LIBS)
+$(B)/tools/%: tests/tools/%.c $(MUSL_OBJ) $(MUSL_LIBS) | $(TOOLCHAIN)
 	@mkdir -p $(@D)
 	$(MUSL_CC) $(WARN) $(DEFS) -O1 $(INCS) -static -o $@ $< $(MUSL_OBJ) $(MUSL_LIBS) -lpthread
 
-unit: $(addprefix $(B)/musl/,$(UNIT)) $(addprefix $(B)/asan/,$(UNIT))
+# A cross build has no ASan twin: that one is the host's, built by the native `make unit`.
+unit: $(addprefix $(B)/musl/,$(UNIT)) $(if $(CROSS_GNU),,$(addprefix $(B)/asan/,$(UNIT)))
 tools: $(addprefix $(B)/tools/,$(TOOLS))
 
 # ---- fuzzing ------------------------------------------------------------------------
@@ -122,8 +145,23 @@ $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJ) $(HOST_LIBS)
 
 fuzz: $(addprefix $(B)/fuzz/,$(FUZZERS))
 
+# ---- cross builds -----------------------------------------------------------------------
+ifneq ($(TOOLCHAIN),)
+$(TOOLCHAIN): scripts/musl-cross.sh
+	scripts/musl-cross.sh $(ARCH) $(B)/toolchain
+endif
+
+# The arm64 product and static unit tests in $(B)/arm64, for tests/test_arm64.py (which runs
+# them under qemu-aarch64-static). B is passed on: a sub-make inherits the caller's B=.
+ifeq ($(ARCH),arm64)
+arm64: all unit
+else
+arm64:
+	$(MAKE) ARCH=arm64 B=$(B)/arm64 all unit
+endif
+
 # ---- everything -----------------------------------------------------------------------
-test: all unit fuzz tools
+test: all unit fuzz tools arm64
 	$(PYTHON) -m pytest -q -p no:cacheprovider tests
 
 demo: all
