@@ -164,7 +164,10 @@ endif
 test: all unit fuzz tools arm64
 	$(PYTHON) -m pytest -q -p no:cacheprovider tests
 
-demo: all
+# The newcomer's first command: installs what is missing (Debian packages), builds, runs.
+demo:
+	scripts/install-packages.sh demo
+	$(MAKE) all
 	$(PYTHON) tests/demo.py
 
 bench: all
