@@ -506,6 +506,23 @@ static int engine_error(struct tls_conn *c, const char *what)
 	return c->open ? TLS_EIO : TLS_EHANDSHAKE;
 }
 
+/* Waits for the socket within the deadline. Returns 0, TLS_ETIMEOUT or TLS_EIO (c->err
+ * says which, prefixed with what). */
+static int wait_socket(struct tls_conn *c, short events, int64_t deadline_ms, const char *what)
+{
+	int rc = net_wait(c->fd, events, deadline_ms);
+
+	if (rc == NET_ETIMEOUT) {
+		snprintf(c->err, sizeof(c->err), "%s: timed out", what);
+		return TLS_ETIMEOUT;
+	}
+	if (rc < 0) {
+		snprintf(c->err, sizeof(c->err), "%s: poll: %s", what, strerror(errno));
+		return TLS_EIO;
+	}
+	return 0;
+}
+
 enum { RUN_READY = 0, RUN_EOF = 1 };
 
 /*
@@ -541,15 +558,8 @@ static int run_until(struct tls_conn *c, unsigned want, int64_t deadline_ms, con
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-				rc = net_wait(c->fd, POLLOUT, deadline_ms);
-				if (rc == NET_ETIMEOUT) {
-					snprintf(c->err, sizeof(c->err), "%s: timed out", what);
-					return TLS_ETIMEOUT;
-				}
-				if (rc < 0) {
-					snprintf(c->err, sizeof(c->err), "%s: poll: %s", what, strerror(errno));
-					return TLS_EIO;
-				}
+				if ((rc = wait_socket(c, POLLOUT, deadline_ms, what)) != 0)
+					return rc;
 				continue;
 			}
 			/* The only record a reader sends is the answer to the server's
@@ -584,15 +594,8 @@ static int run_until(struct tls_conn *c, unsigned want, int64_t deadline_ms, con
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK) {
-				rc = net_wait(c->fd, POLLIN, deadline_ms);
-				if (rc == NET_ETIMEOUT) {
-					snprintf(c->err, sizeof(c->err), "%s: timed out", what);
-					return TLS_ETIMEOUT;
-				}
-				if (rc < 0) {
-					snprintf(c->err, sizeof(c->err), "%s: poll: %s", what, strerror(errno));
-					return TLS_EIO;
-				}
+				if ((rc = wait_socket(c, POLLIN, deadline_ms, what)) != 0)
+					return rc;
 				continue;
 			}
 			snprintf(c->err, sizeof(c->err), "%s: read: %s", what, strerror(errno));

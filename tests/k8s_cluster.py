@@ -148,7 +148,8 @@ def identity_manifests(namespaces, secret_name="ecr-creds", sa_name="ecr-refresh
     return out
 
 
-_RESOURCES = {
+# REST paths by kind: (group/version prefix, plural, namespaced).
+RESOURCES = {
     "Namespace": ("/api/v1", "namespaces", False),
     "ServiceAccount": ("/api/v1", "serviceaccounts", True),
     "Secret": ("/api/v1", "secrets", True),
@@ -158,12 +159,13 @@ _RESOURCES = {
     "ClusterRole": ("/apis/rbac.authorization.k8s.io/v1", "clusterroles", False),
     "ClusterRoleBinding": ("/apis/rbac.authorization.k8s.io/v1", "clusterrolebindings", False),
     "Job": ("/apis/batch/v1", "jobs", True),
+    "CronJob": ("/apis/batch/v1beta1", "cronjobs", True),   # v1.20 serves no batch/v1 CronJob
 }
 
 
 def object_path(obj):
-    """The REST path of a manifest of one of the kinds in _RESOURCES."""
-    prefix, plural, namespaced = _RESOURCES[obj["kind"]]
+    """The REST path of a manifest of one of the kinds in RESOURCES."""
+    prefix, plural, namespaced = RESOURCES[obj["kind"]]
     name = obj["metadata"]["name"]
     if namespaced:
         return "%s/namespaces/%s/%s/%s" % (prefix, obj["metadata"]["namespace"], plural, name)

@@ -27,7 +27,7 @@ import subprocess
 import pytest
 
 from conftest import ROOT
-from k8s_cluster import identity_manifests
+from k8s_cluster import RESOURCES, identity_manifests, object_path
 
 try:
     import yaml
@@ -48,18 +48,6 @@ ONE_SHOT = "kubectl create job --from=cronjob/ecr-refresh ecr-refresh-now -n ecr
 FIELD_MANAGER = "test-manifests"
 RUN_DEADLINE_DEFAULT = 300          # SPEC.md: --deadline default
 
-# REST paths by kind: (group/version prefix, plural, namespaced).
-RESOURCES = {
-    "Namespace": ("/api/v1", "namespaces", False),
-    "ServiceAccount": ("/api/v1", "serviceaccounts", True),
-    "ConfigMap": ("/api/v1", "configmaps", True),
-    "Role": ("/apis/rbac.authorization.k8s.io/v1", "roles", True),
-    "RoleBinding": ("/apis/rbac.authorization.k8s.io/v1", "rolebindings", True),
-    "ClusterRole": ("/apis/rbac.authorization.k8s.io/v1", "clusterroles", False),
-    "ClusterRoleBinding": ("/apis/rbac.authorization.k8s.io/v1", "clusterrolebindings", False),
-    "Job": ("/apis/batch/v1", "jobs", True),
-    "CronJob": ("/apis/batch/v1beta1", "cronjobs", True),
-}
 KINDS_SHIPPED = {"Namespace", "ServiceAccount", "Role", "RoleBinding", "ClusterRole",
                  "ClusterRoleBinding", "CronJob"}
 
@@ -171,13 +159,6 @@ def all_rules(objects):
 
 
 # ---- talking to the apiserver -------------------------------------------------------------
-
-def object_path(obj):
-    prefix, plural, namespaced = RESOURCES[obj["kind"]]
-    if namespaced:
-        return "%s/namespaces/%s/%s/%s" % (prefix, obj["metadata"]["namespace"], plural, obj["metadata"]["name"])
-    return "%s/%s/%s" % (prefix, plural, obj["metadata"]["name"])
-
 
 def dry_run_apply(cluster, obj):
     """Server-side apply with dryRun=All; returns the object the apiserver would store.
