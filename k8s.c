@@ -74,7 +74,8 @@ struct target {
 	int terminating;
 	enum result result;
 	enum failure failure;
-	char reason[REASON_MAX];
+	char *reason;                   /* heap, only once failed: a thousand targets that
+	                                 * succeed should not carry a REASON_MAX buffer each */
 };
 
 /* The ServiceAccount token, shared by the workers. generation counts reads, so a worker
@@ -100,6 +101,7 @@ struct run {
 	int64_t started_ms, deadline_ms, timeout_ms;
 	size_t worker_buf_size;
 	struct token_store token;
+	struct secret_body body;        /* the apply body, printed once for every namespace */
 
 	/* lock guards next, the counters and the abort state; a target belongs to the
 	 * worker that took it from next */
@@ -126,6 +128,8 @@ struct worker {
 	unsigned token_generation;
 	uint64_t rng;
 	char url[HTTP_MAX_URL + 1];
+	char *body;                     /* this namespace's apply body, reused (wiped after use) */
+	size_t body_cap;
 	pthread_t thread;
 	unsigned requests, retries;
 };
@@ -628,13 +632,16 @@ static void target_fail(struct target *t, enum failure failure, const char *fmt,
 
 static void target_fail(struct target *t, enum failure failure, const char *fmt, ...)
 {
+	char text[REASON_MAX];
 	va_list ap;
 
 	t->result = RESULT_FAILED;
 	t->failure = failure;
 	va_start(ap, fmt);
-	vsnprintf(t->reason, sizeof t->reason, fmt, ap);
+	vsnprintf(text, sizeof text, fmt, ap);
 	va_end(ap);
+	free(t->reason);
+	t->reason = strdup(text);       /* NULL: report says "out of memory" */
 }
 
 static const char *string_at(const cJSON *root, const char *object, const char *key)
@@ -736,13 +743,12 @@ static void apply_namespace(struct worker *w, struct target *t)
 {
 	struct run *run = w->run;
 	const struct config *cfg = run->cfg;
-	const struct k8s_run_params *p = run->params;
-	struct secret_spec spec = { cfg->secret_name, t->name, p->dockerconfigjson, p->registries, p->expires_at };
 	struct reply r;
 	char before_version[128] = "", text[REASON_MAX - 64];
 	int before_known = 0, existed = 0, rc;
-	cJSON *before = NULL, *manifest = NULL, *after = NULL;
-	char *body = NULL;
+	cJSON *before = NULL, *after = NULL;
+	size_t need = run->body.len + 6 * strlen(t->name) + 1;
+	long body_len = -1;
 
 	if (t->terminating) {
 		target_fail(t, FAIL_REFUSED, "namespace %s is terminating", t->name);
@@ -783,12 +789,25 @@ static void apply_namespace(struct worker *w, struct target *t)
 		          "reason", text, NULL);
 	}
 
-	manifest = secret_manifest(&spec);
-	body = manifest ? secret_print_json(manifest, 0) : NULL;
-	if (manifest)
-		secret_wipe_tree(manifest);
-	cJSON_Delete(manifest);
-	if (!body) {
+	/* The run's body printed once, with this namespace spliced in: byte for byte what
+	 * secret_print_json(secret_manifest()) gives, so server-side apply sees the same
+	 * applied configuration as before, metadata.namespace included like kubectl apply
+	 * sends it (and like --output prints it). Leaving the field out would be as cheap but
+	 * would lean on the apiserver filling it in from the path and on managedFields never
+	 * listing it: server internals, where splicing leaves nothing to verify. */
+	if (w->body_cap < need) {
+		char *fresh = malloc(need);
+
+		if (!fresh) {
+			target_fail(t, FAIL_OTHER, "out of memory");
+			goto out;
+		}
+		free(w->body);          /* wiped after its last use */
+		w->body = fresh;
+		w->body_cap = need;
+	}
+	body_len = secret_body_render(&run->body, t->name, w->body, w->body_cap);
+	if (body_len < 0) {
 		target_fail(t, FAIL_OTHER, "out of memory");
 		goto out;
 	}
@@ -799,8 +818,15 @@ static void apply_namespace(struct worker *w, struct target *t)
 		target_fail(t, FAIL_OTHER, "URL too long");
 		goto out;
 	}
-	rc = k8s_call(w, "PATCH", w->url, "application/json", "application/apply-patch+yaml", body, strlen(body), &r);
-	explicit_bzero(body, strlen(body));
+	/* Outside a dry run only the answer's resourceVersion is read: ask for the metadata
+	 * alone (PartialObjectMetadata, as on the GET), so the Secret's data does not travel
+	 * back (kube-apiserver v1.20.2: 777 bytes instead of 7.4 KB). A server that does not
+	 * know the representation picks the plain application/json after it. */
+	rc = k8s_call(w, "PATCH", w->url, cfg->dry_run ? "application/json"
+	              : "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1, application/json",
+	              "application/apply-patch+yaml", w->body, (size_t)body_len, &r);
+	explicit_bzero(w->body, (size_t)body_len);
+	body_len = -1;
 	if (rc < 0) {
 		target_fail(t, r.failure, "%s", r.reason);
 		goto out;
@@ -842,7 +868,8 @@ static void apply_namespace(struct worker *w, struct target *t)
 			            r.reason);
 	}
 out:
-	free(body);
+	if (body_len >= 0)
+		explicit_bzero(w->body, (size_t)body_len);
 	if (before)
 		secret_wipe_tree(before);
 	if (after)
@@ -858,7 +885,7 @@ static void report(const struct run *run, const struct target *t)
 
 	if (t->result == RESULT_FAILED)
 		log_event(LOG_ERROR, "secret not applied", "namespace", t->name, "secret", cfg->secret_name,
-		          "result", "failed", "reason", t->reason, dry, "true", NULL);
+		          "result", "failed", "reason", t->reason ? t->reason : "out of memory", dry, "true", NULL);
 	else
 		log_event(LOG_INFO, "secret applied", "namespace", t->name, "secret", cfg->secret_name,
 		          "result", result_names[t->result], dry, "true", NULL);
@@ -919,6 +946,9 @@ static void worker_free(struct worker *w)
 	http_conn_close(&w->conn);
 	explicit_bzero(w->buf, w->buf_size);
 	free(w->buf);
+	if (w->body)
+		explicit_bzero(w->body, w->body_cap);
+	free(w->body);
 	explicit_bzero(w, sizeof *w);
 	free(w);
 }
@@ -1235,6 +1265,16 @@ int k8s_run(const struct k8s_run_params *params)
 	                       2 * (strlen(params->dockerconfigjson) * 4 / 3 + strlen(params->registries));
 	if (run->worker_buf_size > BUF_SIZE_MAX)
 		run->worker_buf_size = BUF_SIZE_MAX;
+	{
+		struct secret_spec spec = { cfg->secret_name, "", params->dockerconfigjson, params->registries,
+		                            params->expires_at };
+
+		if (secret_body_init(&run->body, &spec) < 0) {
+			log_event(LOG_ERROR, "out of memory", NULL);
+			code = 1;
+			goto out;
+		}
+	}
 	if (apply_all(run) < 0) {
 		log_event(LOG_ERROR, "out of memory", NULL);
 		code = 1;
@@ -1246,7 +1286,10 @@ int k8s_run(const struct k8s_run_params *params)
 	code = exit_code(run, counts[RESULT_FAILED]);
 out:
 	worker_free(lister);
+	for (size_t i = 0; i < run->target_count; i++)
+		free(run->targets[i].reason);
 	free(run->targets);
+	secret_body_free(&run->body);
 	k8s_namespace_list_free(&targets);
 	k8s_namespace_list_free(&all);
 	k8s_namespace_list_free(&selected);

@@ -85,6 +85,10 @@ struct out {
 	char *buf;
 	size_t len, cap;
 	int failed;
+	int fixed;                  /* buf is the caller's: never grown, never freed */
+	const cJSON *mark;          /* json_value records where this item's value starts */
+	size_t mark_at;
+	int marked;
 };
 
 static void out_grow(struct out *o, size_t need)
@@ -92,6 +96,10 @@ static void out_grow(struct out *o, size_t need)
 	size_t cap = o->cap ? o->cap : 1024;
 	char *fresh;
 
+	if (o->fixed) {
+		o->failed = 1;
+		return;
+	}
 	while (cap - o->len <= need) {
 		if (cap > SIZE_MAX / 2) {
 			o->failed = 1;
@@ -154,8 +162,18 @@ static void out_quoted(struct out *o, const char *s)
 	char esc[8];
 
 	out_put(o, "\"", 1);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
+	for (;;) {
+		/* the base64 of a Secret is one long run of characters that need no escape:
+		 * copy each run in one go */
+		const char *run = s;
+		unsigned char c;
+
+		while ((c = (unsigned char)*s) >= 0x20 && c != 0x7f && c != '"' && c != '\\')
+			s++;
+		if (s != run)
+			out_put(o, run, (size_t)(s - run));
+		if (!c)
+			break;
 		switch (c) {
 		case '"': out_put(o, "\\\"", 2); break;
 		case '\\': out_put(o, "\\\\", 2); break;
@@ -165,13 +183,10 @@ static void out_quoted(struct out *o, const char *s)
 		case '\r': out_put(o, "\\r", 2); break;
 		case '\t': out_put(o, "\\t", 2); break;
 		default:
-			if (c < 0x20 || c == 0x7f) {
-				snprintf(esc, sizeof esc, "\\u%04x", c);
-				out_put(o, esc, 6);
-			} else {
-				out_put(o, (const char *)&c, 1);
-			}
+			snprintf(esc, sizeof esc, "\\u%04x", c);
+			out_put(o, esc, 6);
 		}
+		s++;
 	}
 	out_put(o, "\"", 1);
 }
@@ -226,6 +241,10 @@ static void json_value(struct out *o, const cJSON *item, int pretty, int indent)
 	const cJSON *child;
 	int object = cJSON_IsObject(item);
 
+	if (item == o->mark) {
+		o->mark_at = o->len;
+		o->marked = 1;
+	}
 	if (!is_container(item)) {
 		out_scalar(o, item);
 		return;
@@ -263,6 +282,60 @@ char *secret_print_json(const cJSON *doc, int pretty)
 		return NULL;
 	}
 	return o.buf;
+}
+
+/* ---- the apply body, printed once per run ------------------------------------------- */
+
+int secret_body_init(struct secret_body *b, const struct secret_spec *spec)
+{
+	struct secret_spec blank = *spec;
+	struct out o = {0};
+	cJSON *doc;
+
+	memset(b, 0, sizeof *b);
+	blank.namespace = "";
+	doc = secret_manifest(&blank);
+	if (!doc)
+		return -1;
+	o.mark = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(doc, "metadata"), "namespace");
+	json_value(&o, doc, 0, 0);
+	secret_wipe_tree(doc);
+	cJSON_Delete(doc);
+	/* the value printed at the mark is the empty string's two quotes */
+	if (o.failed || !o.marked || o.len - o.mark_at < 2 || memcmp(o.buf + o.mark_at, "\"\"", 2) != 0) {
+		out_drop(&o);
+		return -1;
+	}
+	b->text = o.buf;
+	b->len = o.len;
+	b->ns_at = o.mark_at;
+	b->cap = o.cap;
+	return 0;
+}
+
+long secret_body_render(const struct secret_body *b, const char *namespace, char *out, size_t size)
+{
+	struct out o = { .buf = out, .cap = size, .fixed = 1 };
+
+	if (!b->text || size == 0)
+		return -1;
+	out_put(&o, b->text, b->ns_at);
+	out_quoted(&o, namespace);
+	out_put(&o, b->text + b->ns_at + 2, b->len - b->ns_at - 2);
+	if (o.failed) {
+		explicit_bzero(out, size);
+		return -1;
+	}
+	return (long)o.len;
+}
+
+void secret_body_free(struct secret_body *b)
+{
+	if (b->text) {
+		explicit_bzero(b->text, b->cap);
+		free(b->text);
+	}
+	memset(b, 0, sizeof *b);
 }
 
 /* ---- YAML ------------------------------------------------------------------------- */

@@ -46,6 +46,32 @@ char *secret_base64(const void *data, size_t len);
  * a password is left behind in freed memory by reallocation. NULL on allocation failure. */
 char *secret_print_json(const cJSON *doc, int pretty);
 
+/*
+ * The server-side apply body of one run: the compact secret_print_json of
+ * secret_manifest, printed once with an empty namespace and the spot remembered, so each
+ * namespace costs a copy instead of a cJSON tree, a base64 pass and a print. text holds
+ * the registry passwords (base64): secret_body_free wipes it.
+ */
+struct secret_body {
+	char *text;                     /* the body with "namespace":"" (heap) */
+	size_t len;
+	size_t ns_at;                   /* offset of that empty string's opening quote */
+	size_t cap;                     /* allocated size of text, for the wipe */
+};
+
+/* Prints the body of spec (spec->namespace is ignored). Returns 0, or -1 on allocation
+ * failure (b zeroed). */
+int secret_body_init(struct secret_body *b, const struct secret_spec *spec);
+
+/* Writes into out[0..size) the body for namespace, NUL-terminated and byte for byte what
+ * secret_print_json(secret_manifest(spec with namespace), 0) prints. size b->len +
+ * 6 * strlen(namespace) + 1 always suffices (a control character takes six bytes escaped).
+ * Returns the length, or -1 when out is too small (out wiped). */
+long secret_body_render(const struct secret_body *b, const char *namespace, char *out, size_t size);
+
+/* Wipes and frees the body; b is zeroed and may be passed again. */
+void secret_body_free(struct secret_body *b);
+
 /* Zeroes every string value in a cJSON tree (before cJSON_Delete), so passwords and their
  * base64 forms do not linger in freed heap. */
 void secret_wipe_tree(cJSON *doc);

@@ -167,8 +167,45 @@ static void test_json_shapes(void)
 	check_json("[]", 1, "[]\n");
 }
 
+/* The run's apply body with a namespace spliced in is what the per-namespace manifest
+ * printed: the same bytes on the wire for every namespace. */
+static void test_apply_body(void)
+{
+	static const char *const names[] = { "team-a", "x", "a-very-long-namespace-name-0123456789-abcdefghij-klmnopqrstu",
+	                                      "q\"b\\\n\x01\x7f" };
+	struct secret_body body;
+	char out[2048];
+
+	CHECK_EQ_INT(secret_body_init(&body, &spec), 0);
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		struct secret_spec one = spec;
+		cJSON *doc;
+		char *want;
+		long n;
+
+		one.namespace = names[i];
+		doc = secret_manifest(&one);
+		want = secret_print_json(doc, 0);
+		CHECK(body.len + 6 * strlen(names[i]) + 1 <= sizeof out);
+		n = secret_body_render(&body, names[i], out, body.len + 6 * strlen(names[i]) + 1);
+		CHECK_EQ_INT(n, (long)strlen(want));
+		CHECK_EQ_STR(out, want);
+		/* one byte short of the NUL: refused and wiped */
+		CHECK_EQ_INT(secret_body_render(&body, names[i], out, strlen(want)), -1);
+		CHECK_EQ_INT(out[0], 0);
+		free(want);
+		secret_wipe_tree(doc);
+		cJSON_Delete(doc);
+	}
+	secret_body_free(&body);
+	CHECK(body.text == NULL);
+	CHECK_EQ_INT(secret_body_render(&body, "x", out, sizeof out), -1);
+	secret_body_free(&body);
+}
+
 int main(void)
 {
+	test_apply_body();
 	test_base64();
 	test_manifest_json();
 	test_manifest_yaml();
