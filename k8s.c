@@ -41,7 +41,7 @@
 #define TOKEN_MAX           16384   /* a bound ServiceAccount token is a JWT of ~1 KiB */
 #define TOKEN_MAX_AGE_MS    60000   /* kubelet rotates the file; PROTOCOLS.md 7 asks <= 5 min */
 #define PATH_MAX_LEN        4096
-#define LIST_LIMIT          500     /* namespaces per page */
+#define LIST_LIMIT          250     /* namespaces per page: a parsed page is the peak of RSS */
 #define LIST_BUF_SIZE       (HTTP_MAX_HEADER + 256 * 1024)
 #define WORKER_SLACK        (64 * 1024)
 #define BUF_SIZE_MAX        (HTTP_MAX_HEADER + HTTP_DEFAULT_MAX_BODY)

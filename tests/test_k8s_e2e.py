@@ -230,7 +230,7 @@ def test_globs_and_exclusions(k8s_env):
 
 
 def test_namespace_list_pages(k8s_env):
-    """More namespaces than one page (limit=500) holds: the listing follows metadata.continue."""
+    """More namespaces than one page (limit=250) holds: the listing follows metadata.continue."""
     from concurrent.futures import ThreadPoolExecutor
     c = k8s_env.cluster
     prefix = c.unique_name("page")
@@ -699,6 +699,9 @@ def test_deadline_bounds_the_run(k8s_env, k8s_fault_proxy):
     assert_no_secret(c, a, b)
 
 
+LIST_LIMIT = 250    # k8s.c: namespaces per page of the listing
+
+
 def test_many_namespaces_with_concurrency(k8s_env):
     c = k8s_env.cluster
     prefix = c.unique_name("many")
@@ -712,7 +715,7 @@ def test_many_namespaces_with_concurrency(k8s_env):
     s = run.check_summary()
     assert s["created"] == 60
     # the listing's pages, then a metadata read and an apply per namespace
-    pages = (len(c.list("/api/v1/namespaces")) + 499) // 500
+    pages = (len(c.list("/api/v1/namespaces")) + LIST_LIMIT - 1) // LIST_LIMIT
     assert s["requests"] == pages + 2 * 60
     run = k8s_env.binary(["--namespaces", prefix + "-*", "--concurrency", "1"], sa)
     assert run.code == 0, run
