@@ -39,6 +39,7 @@
 #endif
 
 #define TOKEN_MAX           16384   /* a bound ServiceAccount token is a JWT of ~1 KiB */
+#define TOKEN_REDACTED_MAX  16      /* distinct tokens a run registers for redaction */
 #define TOKEN_MAX_AGE_MS    60000   /* kubelet rotates the file; PROTOCOLS.md 7 asks <= 5 min */
 #define PATH_MAX_LEN        4096
 #define LIST_LIMIT          250     /* namespaces per page: a parsed page is the peak of RSS */
@@ -88,6 +89,10 @@ struct token_store {
 	int present;                    /* 0: no token file, send no Authorization */
 	unsigned generation;
 	int64_t read_ms;
+	/* copies of the tokens read, registered with the log's redaction as a second guard;
+	 * value itself is rewritten on every read, so it cannot be registered */
+	char *redacted[TOKEN_REDACTED_MAX];
+	unsigned redacted_count;
 };
 
 struct run {
@@ -292,6 +297,16 @@ static int token_read_locked(struct token_store *t, char *err, size_t errlen)
 		}
 	}
 	t->present = 1;
+	if (t->redacted_count < TOKEN_REDACTED_MAX &&
+	    (t->redacted_count == 0 || strcmp(t->redacted[t->redacted_count - 1], t->value) != 0)) {
+		char *copy = malloc(t->len + 1);
+
+		if (copy) {
+			memcpy(copy, t->value, t->len + 1);
+			log_register_secret(copy);
+			t->redacted[t->redacted_count++] = copy;
+		}
+	}
 	return 0;
 }
 
@@ -1295,6 +1310,11 @@ out:
 	k8s_namespace_list_free(&selected);
 	anchors_free(&run->anchors);
 	explicit_bzero(run->token.value, sizeof run->token.value);
+	for (unsigned i = 0; i < run->token.redacted_count; i++) {
+		log_forget_secret(run->token.redacted[i]);
+		explicit_bzero(run->token.redacted[i], strlen(run->token.redacted[i]));
+		free(run->token.redacted[i]);
+	}
 	if (locks) {
 		pthread_mutex_destroy(&run->lock);
 		pthread_mutex_destroy(&run->token.lock);

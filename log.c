@@ -67,6 +67,21 @@ void log_register_secret(const char *value)
 	pthread_mutex_unlock(&log_lock);
 }
 
+void log_forget_secret(const char *value)
+{
+	size_t i;
+
+	pthread_mutex_lock(&log_lock);
+	for (i = 0; i < secret_count; i++) {
+		if (secrets[i] == value) {
+			memmove(&secrets[i], &secrets[i + 1], (secret_count - i - 1) * sizeof secrets[0]);
+			secrets[--secret_count] = NULL;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&log_lock);
+}
+
 void log_forget_secrets(void)
 {
 	pthread_mutex_lock(&log_lock);

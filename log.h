@@ -39,4 +39,7 @@ void log_event(enum log_level level, const char *msg, ...);
 void log_register_secret(const char *value);
 void log_forget_secrets(void);
 
+/* Forgets one registered secret (by pointer), so its owner may wipe and free it. */
+void log_forget_secret(const char *value);
+
 #endif

@@ -394,6 +394,36 @@ static void test_redaction(void)
 	}
 }
 
+/* log_forget_secret lets one owner free its secret while the others stay redacted */
+static void test_forget_one(void)
+{
+	static char first[] = "first-secret-value", second[] = "second-secret-value";
+	cJSON *obj;
+	char *out;
+
+	log_setup(LOG_JSON, LOG_INFO);
+	log_register_secret(first);
+	log_register_secret(second);
+	log_forget_secret(first);
+	log_forget_secret("not-registered-at-all");      /* unknown pointer: no effect */
+	capture_start();
+	log_event(LOG_INFO, "one", "a", "first-secret-value", "b", "second-secret-value", NULL);
+	out = capture_end(NULL);
+	obj = parse_line(out);
+	CHECK(obj != NULL);
+	CHECK_EQ_STR(field(obj, "a"), "first-secret-value");
+	CHECK_EQ_STR(field(obj, "b"), "[REDACTED]");
+	cJSON_Delete(obj);
+	free(out);
+	log_forget_secret(second);
+	capture_start();
+	log_event(LOG_INFO, "two", "b", "second-secret-value", NULL);
+	out = capture_end(NULL);
+	CHECK(strstr(out, "second-secret-value") != NULL);
+	free(out);
+	log_forget_secrets();
+}
+
 /* 200 fields of about 50 bytes: more than a line holds */
 #define TEN "key", "0123456789012345678901234567890123456789", "key", "0123456789012345678901234567890123456789", \
 	"key", "0123456789012345678901234567890123456789", "key", "0123456789012345678901234567890123456789", \
@@ -597,6 +627,7 @@ int main(void)
 	test_levels();
 	test_text_format();
 	test_redaction();
+	test_forget_one();
 	test_truncation();
 	test_threads();
 	test_errno_kept();
