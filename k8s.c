@@ -667,6 +667,26 @@ static const char *string_at(const cJSON *root, const char *object, const char *
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+/* 1 with metadata.resourceVersion in out (when shorter than size), else 0. */
+static int resource_version(const char *body, size_t len, char *out, size_t size)
+{
+	int found = k8s_scan_resource_version(body, len, out, size);
+
+	if (found >= 0)
+		return found;
+	/* the scan was unsure: cJSON decides */
+	{
+		cJSON *root = k8s_json_parse(body, len);
+		const char *v = string_at(root, "metadata", "resourceVersion");
+		int ok = v && strlen(v) < size;
+
+		if (ok)
+			memcpy(out, v, strlen(v) + 1);
+		cJSON_Delete(root);
+		return ok;
+	}
+}
+
 /* Wipes a response that carried Secret data, once read. */
 static void wipe_reply(struct reply *r)
 {
@@ -786,14 +806,8 @@ static void apply_namespace(struct worker *w, struct target *t)
 			before = k8s_json_parse(r.body, r.body_len);
 			before_known = before != NULL;
 		} else {
-			cJSON *meta = k8s_json_parse(r.body, r.body_len);
-			const char *version = string_at(meta, "metadata", "resourceVersion");
-
-			if (version && strlen(version) < sizeof before_version) {
-				memcpy(before_version, version, strlen(version) + 1);
-				before_known = 1;
-			}
-			cJSON_Delete(meta);
+			before_known = resource_version(r.body, r.body_len, before_version,
+			                                sizeof before_version);
 		}
 		wipe_reply(&r);
 	} else if (r.status == 404) {
@@ -859,14 +873,15 @@ static void apply_namespace(struct worker *w, struct target *t)
 	}
 	t->result = r.status == 201 ? RESULT_CREATED : RESULT_UPDATED;
 	if (r.status == 200 && before_known && existed) {
-		after = k8s_json_parse(r.body, r.body_len);
 		if (cfg->dry_run) {
+			after = k8s_json_parse(r.body, r.body_len);
 			if (before && after && cJSON_Compare(before, after, 1))
 				t->result = RESULT_UNCHANGED;
 		} else {
-			const char *version = string_at(after, "metadata", "resourceVersion");
+			char version[sizeof before_version];
 
-			if (version && strcmp(version, before_version) == 0)
+			if (resource_version(r.body, r.body_len, version, sizeof version) &&
+			    strcmp(version, before_version) == 0)
 				t->result = RESULT_UNCHANGED;
 		}
 	}

@@ -401,3 +401,203 @@ fail:
 	k8s_namespace_list_free(out);
 	return -1;
 }
+
+/* ---- metadata.resourceVersion without a tree ---------------------------------- */
+
+/*
+ * k8s_scan_resource_version: metadata.resourceVersion of an answer, read without building a cJSON tree: the tree of a
+ * ~800-byte PartialObjectMetadata (managedFields included) was a fifth of a run's
+ * instructions, its allocations the mmap/munmap churn, and k8s_json_parse's lock made the
+ * workers queue. The scan accepts strict JSON only (RFC 8259) and gives up (-1) on
+ * anything cJSON might read differently (\u escapes, an escaped version, deep nesting,
+ * non-strict numbers or whitespace), so the answer is always the one string_at gives.
+ */
+struct scan {
+	const char *p, *end;
+};
+
+enum { SCAN_MAX_DEPTH = 64 };
+
+static void scan_ws(struct scan *s)
+{
+	while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
+		s->p++;
+}
+
+/* s->p at '"': the raw contents in *str and *len, *escaped when they hold a simple escape. */
+static int scan_string(struct scan *s, const char **str, size_t *len, int *escaped)
+{
+	const char *p = s->p + 1;
+
+	*escaped = 0;
+	for (; p < s->end; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c == '"') {
+			*str = s->p + 1;
+			*len = (size_t)(p - *str);
+			s->p = p + 1;
+			return 0;
+		}
+		if (c < 0x20)
+			return -1;
+		if (c == '\\') {
+			if (++p == s->end || *p == '\0' || !strchr("\"\\/bfnrt", *p))
+				return -1;
+			*escaped = 1;
+		}
+	}
+	return -1;
+}
+
+static int scan_digits(struct scan *s)
+{
+	const char *start = s->p;
+
+	while (s->p < s->end && *s->p >= '0' && *s->p <= '9')
+		s->p++;
+	return s->p > start ? 0 : -1;
+}
+
+static int scan_number(struct scan *s)
+{
+	if (s->p < s->end && *s->p == '-')
+		s->p++;
+	if (s->p < s->end && *s->p == '0')
+		s->p++;
+	else if (scan_digits(s) < 0)
+		return -1;
+	if (s->p < s->end && *s->p == '.') {
+		s->p++;
+		if (scan_digits(s) < 0)
+			return -1;
+	}
+	if (s->p < s->end && (*s->p == 'e' || *s->p == 'E')) {
+		s->p++;
+		if (s->p < s->end && (*s->p == '+' || *s->p == '-'))
+			s->p++;
+		if (scan_digits(s) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int scan_word(struct scan *s, const char *word, size_t len)
+{
+	if ((size_t)(s->end - s->p) < len || memcmp(s->p, word, len) != 0)
+		return -1;
+	s->p += len;
+	return 0;
+}
+
+/*
+ * Scans one value at s->p (after white space). When want is set and the value is an object,
+ * the first member named want with a plain string value is put in *found and *found_len (left
+ * alone otherwise); want_inner names the member to look for one level further down.
+ */
+static int scan_value(struct scan *s, unsigned depth, const char *want, const char *want_inner,
+                      const char **found, size_t *found_len)
+{
+	const char *str;
+	size_t len;
+	int escaped, matched = 0;
+
+	if (s->p == s->end || depth > SCAN_MAX_DEPTH)
+		return -1;
+	switch (*s->p) {
+	case '"':
+		return scan_string(s, &str, &len, &escaped);
+	case 't':
+		return scan_word(s, "true", 4);
+	case 'f':
+		return scan_word(s, "false", 5);
+	case 'n':
+		return scan_word(s, "null", 4);
+	case '[':
+		s->p++;
+		scan_ws(s);
+		if (s->p < s->end && *s->p == ']') {
+			s->p++;
+			return 0;
+		}
+		for (;;) {
+			if (scan_value(s, depth + 1, NULL, NULL, NULL, NULL) < 0)
+				return -1;
+			scan_ws(s);
+			if (s->p == s->end)
+				return -1;
+			if (*s->p++ == ']')
+				return 0;
+			if (s->p[-1] != ',')
+				return -1;
+			scan_ws(s);
+		}
+	case '{':
+		s->p++;
+		scan_ws(s);
+		if (s->p < s->end && *s->p == '}') {
+			s->p++;
+			return 0;
+		}
+		for (;;) {
+			int hit;
+
+			if (s->p == s->end || *s->p != '"' || scan_string(s, &str, &len, &escaped) < 0)
+				return -1;
+			/* simple escapes never spell a plain name; cJSON takes the first of twins */
+			hit = want && !matched && !escaped && len == strlen(want) && memcmp(str, want, len) == 0;
+			scan_ws(s);
+			if (s->p == s->end || *s->p++ != ':')
+				return -1;
+			scan_ws(s);
+			if (hit) {
+				matched = 1;
+				if (want_inner) {
+					if (scan_value(s, depth + 1, want_inner, NULL, found, found_len) < 0)
+						return -1;
+				} else if (s->p < s->end && *s->p == '"') {
+					if (scan_string(s, &str, &len, &escaped) < 0 || escaped)
+						return -1;
+					*found = str;
+					*found_len = len;
+				} else if (scan_value(s, depth + 1, NULL, NULL, NULL, NULL) < 0) {
+					return -1;
+				}
+			} else if (scan_value(s, depth + 1, NULL, NULL, NULL, NULL) < 0) {
+				return -1;
+			}
+			scan_ws(s);
+			if (s->p == s->end)
+				return -1;
+			if (*s->p++ == '}')
+				return 0;
+			if (s->p[-1] != ',')
+				return -1;
+			scan_ws(s);
+		}
+	default:
+		if (*s->p == '-' || (*s->p >= '0' && *s->p <= '9'))
+			return scan_number(s);
+		return -1;
+	}
+}
+
+int k8s_scan_resource_version(const char *body, size_t len, char *out, size_t size)
+{
+	struct scan s = { body, body + len };
+	const char *version = NULL;
+	size_t version_len = 0;
+
+	if (!body)
+		return 0;
+	scan_ws(&s);
+	/* what follows the root value is ignored, as cJSON_ParseWithLength does */
+	if (s.p == s.end || *s.p != '{' ||
+	    scan_value(&s, 0, "metadata", "resourceVersion", &version, &version_len) < 0)
+		return -1;
+	if (!version || version_len >= size)
+		return 0;
+	memcpy(out, version, version_len);
+	out[version_len] = '\0';
+	return 1;
+}

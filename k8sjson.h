@@ -24,6 +24,15 @@
  * Every parse this module and k8s.c make goes through here. */
 cJSON *k8s_json_parse(const char *text, size_t len);
 
+/*
+ * metadata.resourceVersion of an API answer, by a strict JSON scan that builds no tree (the
+ * apply path reads one per request). Returns 1 with it in out, 0 when the answer has none
+ * as a plain string or it does not fit in size, and -1 when the scan is unsure (not strict
+ * JSON, escapes, nesting deeper than 64): the caller then asks cJSON. Where it returns 0 or
+ * 1, cJSON gives the same answer (fuzz_k8s_json checks that).
+ */
+int k8s_scan_resource_version(const char *body, size_t len, char *out, size_t size);
+
 /* ---- Status (kubernetes/apimachinery pkg/apis/meta/v1/types.go, "Status") ------------- */
 
 struct k8s_status {

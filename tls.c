@@ -534,6 +534,11 @@ enum { RUN_READY = 0, RUN_EOF = 1 };
 static int run_until(struct tls_conn *c, unsigned want, int64_t deadline_ms, const char *what)
 {
 	br_ssl_engine_context *eng = &c->client.eng;
+	/* A read that starts between records is nearly always the wait for the answer to a
+	 * request just sent: polling before the first recv saves the recv that would fail
+	 * with EAGAIN (one syscall per HTTP exchange). Past the deadline recv goes first, as
+	 * without this, so data already there is still taken. */
+	int polled = want != BR_SSL_RECVAPP;
 
 	for (;;) {
 		unsigned state = br_ssl_engine_current_state(eng);
@@ -575,6 +580,11 @@ static int run_until(struct tls_conn *c, unsigned want, int64_t deadline_ms, con
 		if (state & want)
 			return RUN_READY;
 		if (state & BR_SSL_RECVREC) {
+			if (!polled && at_record_boundary(c) && net_now_ms() < deadline_ms) {
+				polled = 1;
+				if ((rc = wait_socket(c, POLLIN, deadline_ms, what)) != 0)
+					return rc;
+			}
 			buf = br_ssl_engine_recvrec_buf(eng, &len);
 			n = recv(c->fd, buf, len, 0);
 			if (n > 0) {

@@ -3,7 +3,7 @@
  *
  * The whole input goes, as it is, to k8s_parse_status, k8s_parse_namespace_page,
  * k8s_sa_add_pull_secret and k8s_parse_retry_after, and as a C string to
- * k8s_query_encode. Beyond the sanitizers it checks what callers rely on: fixed fields are
+ * k8s_query_encode, and to k8s_scan_resource_version (checked against cJSON). Beyond the sanitizers it checks what callers rely on: fixed fields are
  * terminated and free of control characters; listed names are valid namespace names and
  * continue tokens printable; the merge keeps every entry it read, in order, and adds ours
  * exactly once; encoding round-trips; the target set built from a parsed page is sorted,
@@ -159,6 +159,28 @@ static void check_encode(const char *text, size_t size)
 	free(back);
 }
 
+/* The tree-less resourceVersion scan must agree with cJSON wherever it answers. */
+static void check_resource_version(const char *text, size_t size)
+{
+	char scanned[16];
+	int found = k8s_scan_resource_version(text, size, scanned, sizeof scanned);
+	cJSON *root;
+	const cJSON *meta, *version;
+
+	if (found < 0)
+		return;
+	root = k8s_json_parse(text, size);
+	meta = cJSON_GetObjectItemCaseSensitive(root, "metadata");
+	version = cJSON_IsObject(meta) ? cJSON_GetObjectItemCaseSensitive(meta, "resourceVersion") : NULL;
+	if (found == 1) {
+		if (!cJSON_IsString(version) || strcmp(version->valuestring, scanned) != 0)
+			abort();
+	} else if (cJSON_IsString(version) && strlen(version->valuestring) < sizeof scanned) {
+		abort();
+	}
+	cJSON_Delete(root);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *text = (const char *)data;
@@ -173,5 +195,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (seconds < -1 || seconds > 86400)
 		abort();
 	check_encode(text, size);
+	check_resource_version(text, size);
 	return 0;
 }
