@@ -19,6 +19,7 @@
 #   KEEP_WORK=1            keep $1/work (sources, toolchain, Go cache) after success
 #   --fetch-only           fetch and unpack sources and toolchain, build nothing
 set -eu
+scripts=$(cd "$(dirname "$0")" && pwd)   # deb-src-lists.sh beside this one
 
 fetch_only=0
 if [ "${1:-}" = "--fetch-only" ]; then
@@ -136,16 +137,7 @@ else
 	if [ ! -f "$src/cmd/kube-apiserver/apiserver.go" ]; then
 		kapt="$work/apt-src"
 		new_state "$kapt"
-		# deb822 files: every "Types:" line that names deb becomes deb-src.
-		for f in /etc/apt/sources.list.d/*.sources; do
-			[ -f "$f" ] || continue
-			sed -e '/^Types:/s/.*/Types: deb-src/' "$f" > "$kapt/sources.list.d/$(basename "$f")"
-		done
-		# one-line format: "deb [opts] uri suite comp" becomes "deb-src ...".
-		for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-			[ -f "$f" ] || continue
-			sed -n -e 's/^[[:space:]]*deb[[:space:]]/deb-src /p' "$f" >> "$kapt/sources.list.d/derived.list"
-		done
+		"$scripts/deb-src-lists.sh" "$kapt/sources.list.d"
 		papt "$kapt" apt-get update >"$kapt/update.log" 2>&1 || { cat "$kapt/update.log" >&2; die "apt-get update of the deb-src lists failed"; }
 		(cd "$kapt/files" && papt "$kapt" apt-get source "kubernetes=$version") >"$kapt/source.log" 2>&1 || {
 			cat "$kapt/source.log" >&2

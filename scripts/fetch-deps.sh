@@ -32,16 +32,7 @@ apt="$out/apt"
 rm -rf "$apt"
 mkdir -p "$apt/sources.list.d" "$apt/state/lists/partial" "$apt/cache/archives/partial" "$apt/src"
 
-# deb822 files: every "Types:" line that names deb becomes deb-src.
-for f in /etc/apt/sources.list.d/*.sources; do
-	[ -f "$f" ] || continue
-	sed -e '/^Types:/s/.*/Types: deb-src/' "$f" > "$apt/sources.list.d/$(basename "$f")"
-done
-# one-line format: "deb [opts] uri suite comp" becomes "deb-src ...".
-for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-	[ -f "$f" ] || continue
-	sed -n -e 's/^[[:space:]]*deb[[:space:]]/deb-src /p' "$f" >> "$apt/sources.list.d/derived.list"
-done
+"$(dirname "$0")/deb-src-lists.sh" "$apt/sources.list.d"
 
 set -- -o Dir::Etc::SourceList=/dev/null -o "Dir::Etc::SourceParts=$apt/sources.list.d" \
 	-o "Dir::State=$apt/state" -o "Dir::Cache=$apt/cache" -o Debug::NoLocking=1 \
