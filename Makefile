@@ -161,7 +161,11 @@ arm64:
 endif
 
 # ---- everything -----------------------------------------------------------------------
-test: all unit fuzz tools arm64
+# Like demo, it first installs the Debian packages it needs (only those missing), so a fresh
+# machine passes `make demo` then `make test` with nothing typed in between.
+test:
+	@scripts/install-packages.sh test
+	$(MAKE) all unit fuzz tools arm64
 	$(PYTHON) -m pytest -q -p no:cacheprovider tests
 
 # The newcomer's first command: installs what is missing (Debian packages), builds, runs.

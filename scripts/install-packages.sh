@@ -29,13 +29,16 @@ done
 if [ "$1" = test ] && ! command -v kubectl >/dev/null; then
 	missing="$missing kubernetes-client"
 fi
-[ -n "$missing" ] || exit 0
+if [ -z "$missing" ]; then
+	echo "install-packages.sh $1: every Debian package it needs is installed" >&2
+	exit 0
+fi
 
 if [ "$(id -u)" != 0 ]; then
 	echo "missing Debian packages:$missing (run as root, or apt-get install them)" >&2
 	exit 1
 fi
-echo "installing:$missing" >&2
+echo "install-packages.sh $1: installing$missing" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 # shellcheck disable=SC2086 # one word per package
