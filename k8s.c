@@ -29,16 +29,19 @@
 #include <cJSON.h>
 
 #include "anchors.h"
+#include "exitcode.h"
+#include "files.h"
 #include "k8sjson.h"
 #include "log.h"
 #include "net.h"
+#include "retry.h"
 #include "secret.h"
 
 #ifndef ECR_REFRESH_VERSION
 #define ECR_REFRESH_VERSION "unknown"
 #endif
 
-#define TOKEN_MAX           16384   /* a bound ServiceAccount token is a JWT of ~1 KiB */
+#define TOKEN_MAX           FILES_TOKEN_MAX
 #define TOKEN_REDACTED_MAX  16      /* distinct tokens a run registers for redaction */
 #define TOKEN_MAX_AGE_MS    60000   /* kubelet rotates the file; PROTOCOLS.md 7 asks <= 5 min */
 #define PATH_MAX_LEN        4096
@@ -164,42 +167,6 @@ static void format_text(char *dst, size_t size, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void sleep_ms(int64_t ms)
-{
-	struct timespec ts;
-
-	if (ms <= 0)
-		return;
-	ts.tv_sec = (time_t)(ms / 1000);
-	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
-/* xorshift64*: jitter only, no security role. */
-static uint64_t next_random(uint64_t *state)
-{
-	uint64_t x = *state;
-
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	*state = x;
-	return x * 0x2545F4914F6CDD1DULL;
-}
-
-/* Capped exponential backoff with jitter: half the step fixed, half random. */
-static int64_t backoff_ms(struct worker *w, int attempt)
-{
-	int64_t step = BACKOFF_BASE_MS;
-
-	for (int i = 0; i < attempt && step < BACKOFF_CAP_MS; i++)
-		step *= 2;
-	if (step > BACKOFF_CAP_MS)
-		step = BACKOFF_CAP_MS;
-	return step / 2 + (int64_t)(next_random(&w->rng) % (uint64_t)(step / 2 + 1));
-}
-
 static int join_path(char *out, size_t size, const char *dir, const char *file)
 {
 	size_t n = strlen(dir);
@@ -209,71 +176,17 @@ static int join_path(char *out, size_t size, const char *dir, const char *file)
 	return snprintf(out, size, "%.*s/%s", (int)n, dir, file) < (int)size ? 0 : -1;
 }
 
-/*
- * Reads a small file whole, without keeping a descriptor (the projected token is a
- * ..data symlink that kubelet swaps). Returns the length, -2 when the file does not
- * exist, or -1 with err filled.
- */
-static long read_small_file(const char *path, char *buf, size_t size, char *err, size_t errlen)
-{
-	size_t len = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return -2;
-		format_text(err, errlen, "cannot open %s: %s", path, strerror(errno));
-		return -1;
-	}
-	for (;;) {
-		ssize_t n = read(fd, buf + len, size - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			format_text(err, errlen, "cannot read %s: %s", path, strerror(errno));
-			close(fd);
-			return -1;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-		if (len == size) {
-			format_text(err, errlen, "%s is larger than %zu bytes", path, size - 1);
-			close(fd);
-			explicit_bzero(buf, size);
-			return -1;
-		}
-	}
-	close(fd);
-	buf[len] = '\0';
-	return (long)len;
-}
-
-static size_t trim(char *s, size_t len)
-{
-	size_t start = 0;
-
-	while (len && (s[len - 1] == '\n' || s[len - 1] == '\r' || s[len - 1] == ' ' || s[len - 1] == '\t'))
-		len--;
-	while (start < len && (s[start] == ' ' || s[start] == '\t' || s[start] == '\n' || s[start] == '\r'))
-		start++;
-	memmove(s, s + start, len - start);
-	s[len - start] = '\0';
-	return len - start;
-}
-
 /* ---- the token ----------------------------------------------------------------------- */
 
 /* Reads the token file (the caller holds the lock). A missing file means no token is sent
  * (SPEC.md: kubectl proxy adds the credentials itself). */
 static int token_read_locked(struct token_store *t, char *err, size_t errlen)
 {
-	long n = read_small_file(t->path, t->value, sizeof t->value, err, errlen);
+	long n = files_read("", t->path, t->value, TOKEN_MAX, err, errlen);
 
 	t->read_ms = net_now_ms();
 	t->generation++;
-	if (n == -2) {
+	if (n == FILES_ENOENT) {
 		explicit_bzero(t->value, sizeof t->value);
 		t->len = 0;
 		t->present = 0;
@@ -282,7 +195,7 @@ static int token_read_locked(struct token_store *t, char *err, size_t errlen)
 	t->present = 0;
 	if (n < 0)
 		return -1;
-	t->len = trim(t->value, (size_t)n);
+	t->len = files_trim(t->value, (size_t)n);
 	if (t->len == 0) {
 		format_text(err, errlen, "%s is empty", t->path);
 		return -1;
@@ -489,7 +402,7 @@ static int k8s_call(struct worker *w, const char *method, const char *url, const
 				return -1;
 			}
 			/* EIO, ETIMEOUT, ECONNECT, ETLS, EPROTO, EPROXY: a new connection may do */
-			wait = backoff_ms(w, attempt);
+			wait = retry_backoff_ms(attempt, BACKOFF_BASE_MS, BACKOFF_CAP_MS, retry_random(&w->rng));
 		} else {
 			int status = w->resp.status;
 
@@ -528,7 +441,7 @@ static int k8s_call(struct worker *w, const char *method, const char *url, const
 			 * retryAfterSeconds), capped, else back off */
 			{
 				const struct http_header *h = http_find_header(&w->resp, "Retry-After");
-				long seconds = h ? k8s_parse_retry_after(h->value, h->value_len) : -1;
+				long seconds = h ? retry_after_seconds(h->value, h->value_len) : -1;
 				struct k8s_status st;
 
 				k8s_parse_status(w->resp.body, w->resp.body_len, &st);
@@ -536,9 +449,9 @@ static int k8s_call(struct worker *w, const char *method, const char *url, const
 					seconds = st.retry_after_s;
 				format_text(last, sizeof last, "%d %s%s%s", status, st.reason[0] ? st.reason : answer_text(status),
 				         st.message[0] ? ": " : "", st.message);
-				if (seconds > RETRY_AFTER_CAP_S)
-					seconds = RETRY_AFTER_CAP_S;
-				wait = seconds >= 0 ? seconds * 1000 : backoff_ms(w, attempt);
+				wait = retry_wait_ms(seconds, RETRY_AFTER_CAP_S,
+				                     retry_backoff_ms(attempt, BACKOFF_BASE_MS, BACKOFF_CAP_MS,
+				                                      retry_random(&w->rng)));
 			}
 		}
 		if (++attempt >= MAX_ATTEMPTS) {
@@ -560,7 +473,11 @@ static int k8s_call(struct worker *w, const char *method, const char *url, const
 			log_event(LOG_DEBUG, "kubernetes request retried", "method", method, "url", url,
 			          "error", last, "#wait_ms", wait_text, NULL);
 		}
-		sleep_ms(wait);
+		if (retry_sleep(wait, run->deadline_ms) < 0) {
+			format_text(r->reason, sizeof r->reason, "deadline exceeded: %s", last);
+			r->failure = FAIL_DEADLINE;
+			return -1;
+		}
 	}
 }
 
@@ -960,10 +877,7 @@ static struct worker *worker_new(struct run *run, unsigned index, size_t buf_siz
 	w->index = index;
 	w->buf_size = buf_size;
 	w->token_generation = (unsigned)-1;
-	w->rng = ((uint64_t)net_now_ms() * 0x9E3779B97F4A7C15ULL) ^ ((uint64_t)(index + 1) * 0xBF58476D1CE4E5B9ULL) ^
-	         (uint64_t)getpid();
-	if (!w->rng)
-		w->rng = 1;
+	retry_seed(&w->rng, index + 1);
 	http_conn_init(&w->conn, w->buf, w->buf_size, run->proxy);
 	return w;
 }
@@ -995,14 +909,14 @@ int k8s_own_namespace(const char *dir, char *out, size_t size, char *err, size_t
 		format_text(err, errlen, "--serviceaccount-dir is too long");
 		return -1;
 	}
-	n = read_small_file(path, buf, sizeof buf, err, errlen);
-	if (n == -2) {
+	n = files_read("", path, buf, sizeof buf - 1, err, errlen);
+	if (n == FILES_ENOENT) {
 		format_text(err, errlen, "%s does not exist: name the targets with --namespaces", path);
 		return -1;
 	}
 	if (n < 0)
 		return -1;
-	trim(buf, (size_t)n);
+	files_trim(buf, (size_t)n);
 	if (!config_valid_dns_label(buf) || strlen(buf) >= size) {
 		format_text(err, errlen, "%s does not hold a namespace name", path);
 		return -1;
@@ -1061,6 +975,23 @@ static int settle_base(struct run *run, char *err, size_t errlen)
 	return 0;
 }
 
+/* The token and ca.crt, when they exist, must be regular files of sane size: a FIFO or a
+ * device there would block or flood the run (files.h). Missing ones are k8s_run's to
+ * report, as before. */
+static int check_serviceaccount_files(const struct config *cfg, int https, char *err, size_t errlen)
+{
+	char token[PATH_MAX_LEN], ca[PATH_MAX_LEN];
+
+	if (join_path(token, sizeof token, cfg->serviceaccount_dir, "token") < 0 ||
+	    join_path(ca, sizeof ca, cfg->serviceaccount_dir, "ca.crt") < 0) {
+		format_text(err, errlen, "--serviceaccount-dir is too long");
+		return -1;
+	}
+	if (files_check("", token, TOKEN_MAX, err, errlen) != 0)
+		return -1;
+	return https ? files_check("", ca, FILES_PEM_MAX, err, errlen) : 0;
+}
+
 /*
  * Everything k8s_run would reject as configuration, checked without the network so main
  * can exit 2 before AWS is contacted (SPEC.md: "nothing was contacted").
@@ -1084,7 +1015,7 @@ int k8s_preflight(const struct config *cfg, char *err, size_t errlen)
 		return -1;
 	}
 	run->cfg = cfg;
-	if (settle_base(run, err, errlen) < 0)
+	if (settle_base(run, err, errlen) < 0 || check_serviceaccount_files(cfg, run->https, err, errlen) < 0)
 		rc = -1;
 	free(run);
 	return rc;
@@ -1097,7 +1028,7 @@ static int exit_code(const struct run *run, unsigned failed)
 	int connectivity_only = 1;
 
 	if (failed == 0)
-		return 0;
+		return EXIT_OK;
 	for (size_t i = 0; i < run->target_count; i++) {
 		enum failure f = run->targets[i].failure;
 
@@ -1105,7 +1036,7 @@ static int exit_code(const struct run *run, unsigned failed)
 		    f != FAIL_UNAUTHORISED && f != FAIL_DEADLINE)
 			connectivity_only = 0;
 	}
-	return run->written == 0 && connectivity_only ? 4 : 1;
+	return run->written == 0 && connectivity_only ? EXIT_KUBERNETES : EXIT_PARTIAL;
 }
 
 static void summary(const struct run *run, unsigned counts[4])
@@ -1179,12 +1110,12 @@ int k8s_run(const struct k8s_run_params *params)
 	char own[64] = "", err[512] = "", path[PATH_MAX_LEN];
 	int need_all = k8s_names_need_list(&cfg->namespaces);
 	int need_selected = cfg->namespace_selector != NULL;
-	int code = 4, locks = 0;
+	int code = EXIT_KUBERNETES, locks = 0;
 	unsigned counts[4] = { 0, 0, 0, 0 };
 
 	if (!run) {
 		log_event(LOG_ERROR, "out of memory", NULL);
-		return 1;
+		return EXIT_PARTIAL;
 	}
 	run->params = params;
 	run->cfg = cfg;
@@ -1194,7 +1125,7 @@ int k8s_run(const struct k8s_run_params *params)
 	anchors_init(&run->anchors);
 	if (pthread_mutex_init(&run->lock, NULL) != 0 || pthread_mutex_init(&run->token.lock, NULL) != 0) {
 		log_event(LOG_ERROR, "cannot create a mutex", NULL);
-		code = 1;
+		code = EXIT_PARTIAL;
 		goto out_nolocks;
 	}
 	locks = 1;
@@ -1202,7 +1133,7 @@ int k8s_run(const struct k8s_run_params *params)
 	if (cfg->namespaces.count == 0 && !need_selected &&
 	    k8s_own_namespace(cfg->serviceaccount_dir, own, sizeof own, err, sizeof err) < 0) {
 		log_event(LOG_ERROR, "no target namespace", "reason", err, NULL);
-		code = 2;
+		code = EXIT_CONFIG;
 		goto out;
 	}
 	input = (struct k8s_target_input){ &cfg->namespaces, &cfg->exclude_namespaces, own[0] ? own : NULL,
@@ -1210,7 +1141,7 @@ int k8s_run(const struct k8s_run_params *params)
 
 	if (settle_base(run, err, sizeof err) < 0) {
 		log_event(LOG_ERROR, "no usable Kubernetes API server address", "reason", err, NULL);
-		code = 2;
+		code = EXIT_CONFIG;
 		goto out;
 	}
 	/* HTTPS_PROXY is for https requests only (SPEC.md); a plain http:// API server is a
@@ -1218,7 +1149,7 @@ int k8s_run(const struct k8s_run_params *params)
 	run->proxy = run->https ? params->proxy : NULL;
 	if (k8s_query_encode(cfg->field_manager, run->field_manager, sizeof run->field_manager) < 0) {
 		log_event(LOG_ERROR, "--field-manager is too long", NULL);
-		code = 2;
+		code = EXIT_CONFIG;
 		goto out;
 	}
 	if (run->https) {
@@ -1228,14 +1159,14 @@ int k8s_run(const struct k8s_run_params *params)
 		    anchors_add_pem_file(&run->anchors, path, err, sizeof err) < 0) {
 			log_event(LOG_ERROR, "cannot trust the Kubernetes API server", "reason", err[0] ? err : path,
 			          "api_server", run->base, NULL);
-			code = 4;
+			code = EXIT_KUBERNETES;
 			goto out;
 		}
 	}
 	if (join_path(run->token.path, sizeof run->token.path, cfg->serviceaccount_dir, "token") < 0 ||
 	    token_reload(&run->token, err, sizeof err) < 0) {
 		log_event(LOG_ERROR, "cannot read the ServiceAccount token", "reason", err, NULL);
-		code = 4;
+		code = EXIT_KUBERNETES;
 		goto out;
 	}
 
@@ -1243,13 +1174,13 @@ int k8s_run(const struct k8s_run_params *params)
 	if (need_all || need_selected) {
 		lister = worker_new(run, 0, LIST_BUF_SIZE);
 		if (!lister) {
-			code = 1;
+			code = EXIT_PARTIAL;
 			goto out;
 		}
 		if ((need_all && list_namespaces(lister, NULL, &all, &r) < 0) ||
 		    (need_selected && list_namespaces(lister, cfg->namespace_selector, &selected, &r) < 0)) {
 			log_event(LOG_ERROR, "cannot list namespaces", "reason", r.reason, "api_server", run->base, NULL);
-			code = 4;
+			code = EXIT_KUBERNETES;
 			goto out;
 		}
 		run->requests += lister->requests;
@@ -1261,7 +1192,7 @@ int k8s_run(const struct k8s_run_params *params)
 	}
 	if (k8s_resolve_targets(&input, &targets) < 0) {
 		log_event(LOG_ERROR, "out of memory", NULL);
-		code = 1;
+		code = EXIT_PARTIAL;
 		goto out;
 	}
 	k8s_namespace_list_free(&all);
@@ -1269,14 +1200,14 @@ int k8s_run(const struct k8s_run_params *params)
 	if (targets.count == 0) {
 		log_event(LOG_WARN, "no namespace matches the targets", NULL);
 		summary(run, counts);
-		code = 0;
+		code = EXIT_OK;
 		goto out;
 	}
 
 	/* phase 2: apply, with a freshly read token */
 	run->targets = calloc(targets.count, sizeof *run->targets);
 	if (!run->targets) {
-		code = 1;
+		code = EXIT_PARTIAL;
 		goto out;
 	}
 	for (size_t i = 0; i < targets.count; i++) {
@@ -1286,7 +1217,7 @@ int k8s_run(const struct k8s_run_params *params)
 	run->target_count = targets.count;
 	if (token_reload(&run->token, err, sizeof err) < 0) {
 		log_event(LOG_ERROR, "cannot read the ServiceAccount token", "reason", err, NULL);
-		code = 4;
+		code = EXIT_KUBERNETES;
 		goto out;
 	}
 	/* room for the apply's answer (the Secret, managedFields, maybe other managers' keys)
@@ -1301,13 +1232,13 @@ int k8s_run(const struct k8s_run_params *params)
 
 		if (secret_body_init(&run->body, &spec) < 0) {
 			log_event(LOG_ERROR, "out of memory", NULL);
-			code = 1;
+			code = EXIT_PARTIAL;
 			goto out;
 		}
 	}
 	if (apply_all(run) < 0) {
 		log_event(LOG_ERROR, "out of memory", NULL);
-		code = 1;
+		code = EXIT_PARTIAL;
 		goto out;
 	}
 	for (size_t i = 0; i < run->target_count; i++)

@@ -14,8 +14,10 @@
 #include <cJSON.h>
 
 #include "aws.h"
+#include "civil.h"
 #include "config.h"
 #include "ecr.h"
+#include "exitcode.h"
 #include "http.h"
 #include "k8s.h"
 #include "k8sjson.h"
@@ -23,12 +25,6 @@
 #include "net.h"
 #include "secret.h"
 
-enum {
-	EXIT_OK = 0,
-	EXIT_PARTIAL = 1,
-	EXIT_CONFIG = 2,
-	EXIT_AWS = 3,
-};
 
 struct run {
 	const struct config *cfg;
@@ -56,7 +52,7 @@ static int config_error(const char *message)
 static int aws_error(const char *message)
 {
 	log_event(LOG_ERROR, "no ECR token", "error", message, NULL);
-	return EXIT_AWS;
+	return EXIT_CREDENTIALS;
 }
 
 /* ---- before the network ----------------------------------------------------------- */
@@ -164,8 +160,7 @@ static int fetch_tokens(struct run *r)
 {
 	size_t i, hosts_len = 0;
 	char regions[512] = "";
-	time_t expiry;
-	struct tm tm;
+	double expiry;
 	int rc;
 
 	if (r->registry_count == 0) {
@@ -191,8 +186,9 @@ static int fetch_tokens(struct run *r)
 		         i ? "," : "", r->tokens[i].region);
 
 	/* RFC 3339 in UTC, whole seconds: the earliest a pull may start failing. */
-	expiry = (time_t)ecr_earliest_expiry(r->tokens, r->token_count);
-	if (!gmtime_r(&expiry, &tm) || strftime(r->expires_at, sizeof r->expires_at, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+	expiry = ecr_earliest_expiry(r->tokens, r->token_count);
+	if (!(expiry > -1e12 && expiry < 1e12)
+	    || civil_format_rfc3339((long long)expiry, r->expires_at, sizeof r->expires_at) != 0)
 		return aws_error("token expiry out of range");
 	log_event(LOG_INFO, "ecr tokens fetched", "regions", regions, "registries", r->hosts,
 	          "expires_at", r->expires_at, "credentials", aws_source_name(r->aws->settings.source),
