@@ -1,7 +1,7 @@
 /*
  * ecr-refresh: one run (SPEC.md). Configuration is read and checked in full before
  * anything is contacted; then AWS credentials, one ECR token per region, the
- * .dockerconfigjson, and either the Kubernetes phase (k8s_run) or, with --output, the
+ * .dockerconfigjson, and either the Kubernetes phase (apply_run) or, with --output, the
  * Secret manifests on stdout. Exit codes are SPEC.md "Logs and exit codes"; only this
  * file exits.
  */
@@ -9,21 +9,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <cJSON.h>
 
+#include "apply.h"
 #include "aws.h"
 #include "civil.h"
 #include "config.h"
 #include "ecr.h"
 #include "exitcode.h"
 #include "http.h"
-#include "k8s.h"
 #include "k8sjson.h"
 #include "log.h"
 #include "net.h"
 #include "secret.h"
+#include "targets.h"
 
 
 struct run {
@@ -117,7 +117,7 @@ static int output_targets(struct run *r)
 		if (config_is_glob(cfg->namespaces.items[i]))
 			return config_error("--output needs plain namespace names (no globs)");
 	if (cfg->namespaces.count == 0
-	    && k8s_own_namespace(cfg->serviceaccount_dir, own, sizeof own, r->err, sizeof r->err) != 0)
+	    && targets_own_namespace(cfg->serviceaccount_dir, own, sizeof own, r->err, sizeof r->err) != 0)
 		return config_error(r->err);
 	memset(&in, 0, sizeof in);
 	in.names = &cfg->namespaces;
@@ -291,7 +291,7 @@ static int run(struct run *r)
 		return rc;
 	if (cfg->output != OUTPUT_NONE && (rc = output_targets(r)) != 0)
 		return rc;
-	if (cfg->output == OUTPUT_NONE && k8s_preflight(cfg, r->err, sizeof r->err) != 0)
+	if (cfg->output == OUTPUT_NONE && apply_preflight(cfg, r->err, sizeof r->err) != 0)
 		return config_error(r->err);
 
 	/* From here on the network is used. */
@@ -300,7 +300,7 @@ static int run(struct run *r)
 	if (cfg->output != OUTPUT_NONE)
 		return print_manifests(r);
 	{
-		struct k8s_run_params params = {
+		struct apply_params params = {
 			.cfg = cfg,
 			.dockerconfigjson = r->dockerconfigjson,
 			.registries = r->hosts,
@@ -308,7 +308,7 @@ static int run(struct run *r)
 			.proxy = &r->proxy,
 			.deadline_ms = r->deadline_ms,
 		};
-		return k8s_run(&params);
+		return apply_run(&params);
 	}
 }
 
