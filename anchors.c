@@ -9,10 +9,11 @@
  */
 #include "anchors.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "files.h"
 
 /* Defined in the generated $(B)/gen/anchors_embedded.c (tools/mkanchors.c). */
 extern const struct anchors anchors_embedded_set;
@@ -344,23 +345,14 @@ int anchors_add_pem(struct anchors *set, const char *pem, size_t len, char *err,
 int anchors_add_pem_file(struct anchors *set, const char *path, char *err, size_t errlen)
 {
 	struct pem_loader ld;
-	unsigned char chunk[4096];
-	FILE *f;
-	size_t n;
-	int rc = 0;
+	char *pem;
+	long n = files_read_alloc("", path, FILES_PEM_MAX, &pem, err, errlen);
+	int rc;
 
-	f = fopen(path, "rb");
-	if (f == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	if (n < 0)
 		return -1;
-	}
 	pem_start(&ld, set, path, err, errlen);
-	while (rc == 0 && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		rc = pem_feed(&ld, chunk, n);
-	if (rc == 0 && ferror(f)) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		rc = -1;
-	}
-	fclose(f);
-	return pem_finish(&ld, rc);
+	rc = pem_finish(&ld, pem_feed(&ld, (const unsigned char *)pem, (size_t)n));
+	free(pem);
+	return rc;
 }

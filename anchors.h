@@ -26,7 +26,8 @@ const struct anchors *anchors_embedded(void);
 /* Empty set; always succeeds. */
 void anchors_init(struct anchors *set);
 
-/* Appends every CERTIFICATE in a PEM file. Returns the number added (>= 1), or -1 with a
+/* Appends every CERTIFICATE in a PEM file (read through files.h: a regular file of at most
+ * FILES_PEM_MAX bytes). Returns the number added (>= 1), or -1 with a
  * one-line message in err ("AWS_CA_BUNDLE /x: no certificate found", ...). */
 int anchors_add_pem_file(struct anchors *set, const char *path, char *err, size_t errlen);
 

@@ -23,12 +23,15 @@
 
 #include <cJSON.h>
 
+#include "civil.h"
+#include "files.h"
 #include "log.h"
 #include "net.h"
+#include "retry.h"
 #include "secret.h"
 #include "sigv4.h"
 
-#define TOKEN_FILE_MAX      16384   /* identity / authorization token files; real ones ~1 KiB */
+#define TOKEN_FILE_MAX      (FILES_TOKEN_MAX + 1)   /* identity / authorization token + NUL */
 #define METADATA_BODY_MAX   65536
 /* http wants room for the head, the largest body and a NUL. */
 #define CONN_BUF_SIZE       (HTTP_MAX_HEADER + AWS_MAX_BODY + 1)
@@ -109,29 +112,6 @@ static void message_text(char *dst, size_t cap, const char *src, size_t n)
 void aws_credentials_wipe(struct aws_credentials *creds)
 {
 	explicit_bzero(creds, sizeof *creds);
-}
-
-static uint32_t next_random(struct aws_client *c)
-{
-	/* xorshift64*: jitter and session names need spread, not secrecy. */
-	c->rng ^= c->rng >> 12;
-	c->rng ^= c->rng << 25;
-	c->rng ^= c->rng >> 27;
-	return (uint32_t)((c->rng * 2685821657736338717ull) >> 32);
-}
-
-static void seed_random(struct aws_client *c)
-{
-	int fd = open("/dev/urandom", O_RDONLY);
-	uint64_t seed = 0;
-
-	if (fd >= 0) {
-		if (read(fd, &seed, sizeof seed) != (ssize_t)sizeof seed)
-			seed = 0;
-		close(fd);
-	}
-	seed ^= (uint64_t)time(NULL) << 20 ^ (uint64_t)getpid() ^ (uint64_t)net_now_ms();
-	c->rng = seed ? seed : 0x9e3779b97f4a7c15ull;
 }
 
 /* ---- regions, partitions, endpoints --------------------------------------------------- */
@@ -538,6 +518,15 @@ int aws_client_init(struct aws_client *c, const struct http_proxy *proxy, int ti
 	http_conn_init(&c->metadata_conn, NULL, 0, NULL);
 	if ((rc = aws_settings_from_env(&c->settings, err, errlen)) != 0)
 		return rc;
+	/* A token file that is a FIFO, a device or huge would hang or flood the first
+	 * request: refuse it now, with nothing contacted (files.h). */
+	if ((c->settings.web_identity_token_file[0]
+	     && files_check("AWS_WEB_IDENTITY_TOKEN_FILE", c->settings.web_identity_token_file,
+	                    FILES_TOKEN_MAX, err, errlen) != 0)
+	    || (c->settings.container_token_file[0]
+	        && files_check("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", c->settings.container_token_file,
+	                       FILES_TOKEN_MAX, err, errlen) != 0))
+		return AWS_ECONFIG;
 	if (c->settings.ca_bundle[0] || c->settings.ssl_cert_file[0]) {
 		/* Both add to the public roots, never replace them (SPEC.md "AWS"). */
 		if (anchors_add_all(&c->extra_anchors, anchors_embedded()) != 0) {
@@ -566,7 +555,7 @@ int aws_client_init(struct aws_client *c, const struct http_proxy *proxy, int ti
 	c->token_buf[0] = '\0';
 	http_conn_init(&c->conn, c->conn_buf, CONN_BUF_SIZE, proxy);
 	http_conn_init(&c->metadata_conn, c->metadata_buf, METADATA_BUF_SIZE, NULL);
-	seed_random(c);
+	retry_seed(&c->rng, 0);
 	return 0;
 }
 
@@ -611,19 +600,8 @@ static int64_t request_deadline(const struct aws_client *c, int64_t timeout_ms)
  * run deadline would pass first: then there is no point in trying again. */
 static int backoff_sleep(struct aws_client *c, int attempt)
 {
-	int64_t ms = aws_backoff_ms(attempt, next_random(c));
-	int64_t until = net_now_ms() + ms;
-	struct timespec ts;
-
-	if (until >= c->deadline_ms)
-		return -1;
-	while (net_now_ms() < until) {
-		int64_t left = until - net_now_ms();
-		ts.tv_sec = (time_t)(left / 1000);
-		ts.tv_nsec = (long)(left % 1000) * 1000000L;
-		nanosleep(&ts, NULL);
-	}
-	return 0;
+	return retry_sleep(retry_backoff_ms(attempt, BACKOFF_BASE_MS, BACKOFF_CAP_MS, retry_random(&c->rng)),
+	                   c->deadline_ms);
 }
 
 /* An answer that carried credentials is wiped from the connection buffer once read: the
@@ -650,32 +628,12 @@ static struct http_conn *conn_for(struct aws_client *c, const char *url)
  * dropped; anything else that could not go into a header field is refused. */
 static int read_token_file(struct aws_client *c, const char *var, const char *path)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	size_t len = 0;
-	ssize_t n;
+	long n = files_read(var, path, c->token_buf, FILES_TOKEN_MAX, c->err, sizeof c->err);
+	size_t len;
 
-	if (fd < 0) {
-		snprintf(c->err, sizeof c->err, "%s %s: %s", var, path, strerror(errno));
+	if (n < 0)
 		return AWS_ECREDS;
-	}
-	while ((n = read(fd, c->token_buf + len, TOKEN_FILE_MAX - len)) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			snprintf(c->err, sizeof c->err, "%s %s: %s", var, path, strerror(errno));
-			close(fd);
-			return AWS_ECREDS;
-		}
-		len += (size_t)n;
-		if (len == TOKEN_FILE_MAX) {
-			close(fd);
-			explicit_bzero(c->token_buf, TOKEN_FILE_MAX);
-			snprintf(c->err, sizeof c->err, "%s %s: larger than %d bytes", var, path,
-			         TOKEN_FILE_MAX - 1);
-			return AWS_ECREDS;
-		}
-	}
-	close(fd);
+	len = (size_t)n;
 	while (len > 0 && (c->token_buf[len - 1] == '\n' || c->token_buf[len - 1] == '\r'
 	                   || c->token_buf[len - 1] == ' ' || c->token_buf[len - 1] == '\t'))
 		len--;
@@ -762,8 +720,8 @@ static int fetch_web_identity(struct aws_client *c, const char *region_hint, str
 		memcpy(session, s->role_session_name, sizeof session);
 	} else {
 		/* aws-c-auth generates a UUID; any 2..64 chars of [\w+=,.@-] will do. */
-		snprintf(session, sizeof session, "ecr-refresh-%08x%08x", (unsigned)next_random(c),
-		         (unsigned)next_random(c));
+		snprintf(session, sizeof session, "ecr-refresh-%08x%08x", (unsigned)retry_random(&c->rng),
+		         (unsigned)retry_random(&c->rng));
 	}
 	body_cap = 3 * (TOKEN_FILE_MAX + sizeof s->role_arn + sizeof session) + 128;
 	body = malloc(body_cap);
@@ -1141,17 +1099,6 @@ int aws_default_region(struct aws_client *c, char *out, size_t outlen)
 
 /* ---- signed JSON 1.1 calls -------------------------------------------------------------- */
 
-/* The Host field value http sends for url (RFC 9110 7.2): the port only when it is not the
- * scheme's default, IPv6 literals in brackets. SigV4 signs exactly this. */
-static void host_header(const struct http_url *url, char *out, size_t cap)
-{
-	int v6 = strchr(url->host, ':') != NULL;
-	int default_port = strcmp(url->port, url->https ? "443" : "80") == 0;
-
-	snprintf(out, cap, "%s%s%s%s%s", v6 ? "[" : "", url->host, v6 ? "]" : "",
-	         default_port ? "" : ":", default_port ? "" : url->port);
-}
-
 int aws_json_call(struct aws_client *c, const struct aws_json_call *call, const char **body,
                   size_t *body_len)
 {
@@ -1168,7 +1115,7 @@ int aws_json_call(struct aws_client *c, const struct aws_json_call *call, const 
 		snprintf(c->err, sizeof c->err, "%s endpoint %.300s: %s", service, ep.url, uerr);
 		return AWS_ECONFIG;
 	}
-	host_header(&url, host, sizeof host);
+	http_host_value(&url, host, sizeof host);
 	snprintf(prefix, sizeof prefix, "%s %s in %s", service, call->operation, call->region);
 
 	for (attempt = 1;; attempt++) {
@@ -1326,19 +1273,6 @@ int aws_credential_error(const char *type)
 		|| strcmp(type, "InvalidSignatureException") == 0;
 }
 
-int64_t aws_backoff_ms(int attempt, uint32_t rnd)
-{
-	int64_t ceiling = BACKOFF_BASE_MS;
-	int i;
-
-	for (i = 0; i < attempt && ceiling < BACKOFF_CAP_MS; i++)
-		ceiling *= 2;
-	if (ceiling > BACKOFF_CAP_MS)
-		ceiling = BACKOFF_CAP_MS;
-	/* Full jitter (AWS Architecture Blog, "Exponential Backoff And Jitter"). */
-	return (int64_t)((uint64_t)rnd * (uint64_t)(ceiling + 1) >> 32);
-}
-
 int aws_valid_session_name(const char *s)
 {
 	size_t n;
@@ -1350,76 +1284,6 @@ int aws_valid_session_name(const char *s)
 			return 0;
 	}
 	return n >= 2 && n <= 64;
-}
-
-/* ---- time -------------------------------------------------------------------------- */
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant, "chrono-compatible
- * low-level date algorithms"). */
-static long long days_from_civil(long long y, unsigned m, unsigned d)
-{
-	long long era;
-	unsigned yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = (unsigned)(y - era * 400);
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (long long)doe - 719468;
-}
-
-static int digits(const char *s, int n, int *out)
-{
-	int i, v = 0;
-	for (i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (s[i] - '0');
-	}
-	*out = v;
-	return 0;
-}
-
-int aws_parse_time(const char *s, long long *out)
-{
-	static const unsigned char mdays[12] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	int y, mo, d, h, mi, sec, oh, om;
-	long long t;
-	const char *p;
-
-	/* RFC 3339 section 5.6: date-time = full-date "T" full-time. */
-	if (digits(s, 4, &y) || s[4] != '-' || digits(s + 5, 2, &mo) || s[7] != '-'
-	    || digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't') || digits(s + 11, 2, &h)
-	    || s[13] != ':' || digits(s + 14, 2, &mi) || s[16] != ':' || digits(s + 17, 2, &sec))
-		return -1;
-	if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 || sec > 60)
-		return -1;
-	if (mo == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
-		return -1;
-	p = s + 19;
-	if (*p == '.') {
-		p++;
-		if (*p < '0' || *p > '9')
-			return -1;
-		while (*p >= '0' && *p <= '9')
-			p++;
-	}
-	t = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + sec;
-	if (*p == 'Z' || *p == 'z') {
-		p++;
-	} else if (*p == '+' || *p == '-') {
-		if (digits(p + 1, 2, &oh) || p[3] != ':' || digits(p + 4, 2, &om) || oh > 23 || om > 59)
-			return -1;
-		t += (*p == '+' ? -1 : 1) * (oh * 3600 + om * 60);
-		p += 6;
-	} else {
-		return -1;
-	}
-	if (*p)
-		return -1;
-	*out = t;
-	return 0;
 }
 
 /* ---- JSON readers ------------------------------------------------------------------- */
@@ -1466,7 +1330,7 @@ int aws_parse_credentials_json(const char *body, size_t len, struct aws_credenti
 		goto out;
 	}
 	v = json_string(doc, "Expiration");
-	if (v && aws_parse_time(v, &creds->expiration) != 0) {
+	if (v && civil_parse_rfc3339(v, &creds->expiration) != 0) {
 		snprintf(err, errlen, "credentials answer has an invalid Expiration");
 		goto out;
 	}
@@ -1682,7 +1546,7 @@ static void sts_element(struct xml_reader *x, const char *text, size_t n)
 			} else {
 				memcpy(t, text, n);
 				t[n] = '\0';
-				x->bad_field |= aws_parse_time(t, &c->expiration) != 0;
+				x->bad_field |= civil_parse_rfc3339(t, &c->expiration) != 0;
 			}
 		}
 	} else if (strcmp(name, "Code") == 0 && x->code_len && !x->code[0]) {

@@ -209,13 +209,6 @@ int aws_retryable_error(const char *type, int status);
 /* 1 when the error says the credential itself is stale or unknown: fetch it again once. */
 int aws_credential_error(const char *type);
 
-/* Full-jitter backoff: rnd scaled into [0, min(5000, 100 * 2^attempt)] ms. */
-int64_t aws_backoff_ms(int attempt, uint32_t rnd);
-
-/* RFC 3339 date-time (UTC 'Z' or an offset, optional fraction) to UNIX seconds.
- * Returns 0 or -1. */
-int aws_parse_time(const char *s, long long *out);
-
 /* 1 when s is a valid RoleSessionName: 2..64 chars of [A-Za-z0-9_+=,.@-]. */
 int aws_valid_session_name(const char *s);
 

@@ -1,13 +1,18 @@
 /*
- * k8s: the Kubernetes phase of a run (SPEC.md "Kubernetes", "Logs and exit codes").
+ * k8s: a client of the Kubernetes API server (docs/reference.md "Kubernetes"; retries as
+ * client-go rest/request.go does them).
  *
- * Resolves the target namespaces (plain names need no list permission; globs and label
- * selectors page through GET /api/v1/namespaces), server-side-applies the Secret into each
- * over --concurrency persistent connections, optionally adds it to ServiceAccounts'
- * imagePullSecrets, logs one line per namespace and one closing summary line.
+ * A k8s_client is what every request of a run shares: the API server's URL (--api-server,
+ * else the pod's KUBERNETES_SERVICE_HOST/_PORT), its trust (the ServiceAccount ca.crt and
+ * nothing else), the bearer token (re-read when older than a minute, and after a 401),
+ * the run deadline, counters and the abort state: before anything was written, a trust or
+ * credential failure (or a server that never answered) is the same for every request, so
+ * the first one stops the others. A k8s_conn is one persistent connection and its buffer,
+ * owned by one thread; k8s_call makes one request on it, with its retries.
  *
- * --output is main's business (it needs no cluster): k8s_run always applies. The pure
- * parts (target set, Status and list readers) are in k8sjson.h.
+ * The client knows nothing of Secrets or namespaces: apply.h and targets.h are built on
+ * it, and so can any module that reads or writes other objects. The pure readers of the
+ * answers (Status, lists) are in k8sjson.h.
  */
 #ifndef K8S_H
 #define K8S_H
@@ -17,30 +22,108 @@
 
 #include "config.h"
 #include "http.h"
+#include "k8sjson.h"
 
-struct k8s_run_params {
-	const struct config *cfg;
-	const char *dockerconfigjson;   /* the .dockerconfigjson document (not base64) */
-	const char *registries;         /* comma-separated hosts, for the annotation */
-	const char *expires_at;         /* earliest token expiry, RFC 3339 UTC */
-	const struct http_proxy *proxy; /* HTTPS_PROXY / NO_PROXY, applied to the API server too */
-	int64_t deadline_ms;            /* the whole run's deadline (net_now_ms() based) */
+#define K8S_REASON_MAX 480
+#define K8S_PATH_MAX   2048
+
+/* Why a request failed. The first three, alone and before any write, make a run's exit
+ * code 4 (docs/reference.md "Exit codes"). */
+enum k8s_failure {
+	K8S_FAIL_NONE,
+	K8S_FAIL_UNREACHABLE,   /* connect, TLS, dropped connections, 429/5xx until we gave up */
+	K8S_FAIL_UNTRUSTED,     /* the server certificate is not signed by ca.crt or wrong name */
+	K8S_FAIL_UNAUTHORISED,  /* 401 after re-reading the token, or an unreadable token */
+	K8S_FAIL_DEADLINE,      /* the run deadline passed first */
+	K8S_FAIL_REFUSED,       /* an answer about the object: 403, 404, 409, 422, terminating */
+	K8S_FAIL_OTHER,         /* malformed answers, sizes, out of memory */
 };
 
+/* 1 for the failures that say nothing about the object asked for, only about reaching
+ * the server (unreachable, untrusted, unauthorised, deadline). */
+int k8s_failure_is_connectivity(enum k8s_failure failure);
+
+struct k8s_request {
+	const char *method;
+	const char *path;               /* "/api/v1/...?query", appended to the server URL */
+	const char *accept;
+	const char *content_type;       /* NULL: no body */
+	const char *body;
+	size_t body_len;
+};
+
+/* The outcome of one call after its retries. */
+struct k8s_reply {
+	int status;                     /* final HTTP status; 0 when failed */
+	const char *body;               /* view into the connection's buffer, valid until the
+	                                 * connection's next call */
+	size_t body_len;
+	enum k8s_failure failure;       /* when the call failed */
+	char reason[K8S_REASON_MAX];
+	struct k8s_status st;           /* parsed for status >= 400 */
+};
+
+struct k8s_client;
+struct k8s_conn;
+
+/* Checks, without any network, what k8s_client_open would refuse as configuration: the
+ * API server address, the field manager, and that the ServiceAccount token and ca.crt
+ * are regular files of sane size when they exist. Returns 0, or -1 with one line in err. */
+int k8s_client_check(const struct config *cfg, char *err, size_t errlen);
+
 /*
- * Runs the phase and returns the process exit code: 0 every target namespace holds the
- * Secret (or would, with --dry-run), 1 some namespaces failed and the rest were written,
- * 2 a configuration problem found only now (e.g. no namespace file and no --namespaces),
- * 4 the API server was unreachable, untrusted or refused our credentials before any write.
+ * Settles the API server URL and its trust, reads the token, and logs why when it cannot.
+ * proxy (HTTPS_PROXY / NO_PROXY) applies to an https API server only. Returns 0 with
+ * *out set, else the exit code: EXIT_CONFIG (a bad address, field manager or a token
+ * that is no regular file), EXIT_KUBERNETES (ca.crt or the token unusable), EXIT_PARTIAL
+ * (out of memory).
  */
-int k8s_run(const struct k8s_run_params *params);
+int k8s_client_open(const struct config *cfg, const struct http_proxy *proxy, int64_t deadline_ms,
+                    struct k8s_client **out);
 
-/* Checks, without any network, what k8s_run would refuse as configuration: the API server
- * address, the pod's own namespace when it is the default target, the field manager.
- * Returns 0, or -1 with one line in err (the caller exits 2 before contacting anything). */
-int k8s_preflight(const struct config *cfg, char *err, size_t errlen);
+/* Wipes the token and its copies (forgotten by the log's redaction first) and frees. */
+void k8s_client_close(struct k8s_client *client);
 
-/* Reads the pod's own namespace from DIR/namespace into out. Returns 0, or -1 with err. */
-int k8s_own_namespace(const char *dir, char *out, size_t size, char *err, size_t errlen);
+/* Re-reads the token now (bound tokens rotate: at the start of each phase). Returns 0, or
+ * the exit code as k8s_client_open, having logged why. */
+int k8s_client_reload_token(struct k8s_client *client);
+
+/* The server URL, scheme://host:port[/prefix] without a trailing slash, for messages. */
+const char *k8s_client_base(const struct k8s_client *client);
+
+/* --field-manager, query-encoded. */
+const char *k8s_client_field_manager(const struct k8s_client *client);
+
+/* A write the server accepted: failures from now on no longer stop the run. */
+void k8s_client_wrote(struct k8s_client *client);
+
+/* Writes accepted so far; requests made and retried by connections already freed. */
+unsigned k8s_client_writes(struct k8s_client *client);
+void k8s_client_counts(struct k8s_client *client, unsigned *requests, unsigned *retries);
+
+/* A connection with a buffer of buf_size bytes (grown on demand up to HTTP_MAX_HEADER +
+ * HTTP_DEFAULT_MAX_BODY); index salts its backoff jitter. NULL when out of memory. */
+struct k8s_conn *k8s_conn_new(struct k8s_client *client, unsigned index, size_t buf_size);
+
+/* Closes it, adds its counters to the client's, wipes the buffer and frees. NULL is fine. */
+void k8s_conn_free(struct k8s_conn *conn);
+
+/*
+ * Sends one request and returns 0 with r->status set once there is an answer to act on:
+ * any 2xx, or a 4xx other than 401. 429 and 5xx are retried after Retry-After (capped) or
+ * a backoff, dropped connections on a fresh connection, a 401 once after re-reading the
+ * token; all within the run deadline. Returns -1 with r->failure and r->reason otherwise.
+ */
+int k8s_call(struct k8s_conn *conn, const struct k8s_request *req, struct k8s_reply *r);
+
+/* "409 Conflict: message" of an answer, for log lines. */
+void k8s_reply_text(const struct k8s_reply *r, char *out, size_t size);
+
+/* Marks r failed with reason (the status cleared). */
+void k8s_reply_fail(struct k8s_reply *r, enum k8s_failure failure, const char *reason);
+
+/* Wipes the answer's bytes in the connection's buffer (once read, when it carried Secret
+ * data). */
+void k8s_reply_wipe(struct k8s_reply *r);
 
 #endif

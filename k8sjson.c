@@ -100,28 +100,6 @@ int k8s_parse_status(const char *body, size_t len, struct k8s_status *st)
 	return 0;
 }
 
-long k8s_parse_retry_after(const char *value, size_t len)
-{
-	size_t start = 0, end = len, i;
-	long seconds = 0;
-
-	if (!value)
-		return -1;
-	while (start < end && (value[start] == ' ' || value[start] == '\t'))
-		start++;
-	while (end > start && (value[end - 1] == ' ' || value[end - 1] == '\t'))
-		end--;
-	if (start == end)
-		return -1;
-	for (i = start; i < end; i++) {
-		if (value[i] < '0' || value[i] > '9')
-			return -1;
-		if (seconds < 86400)
-			seconds = seconds * 10 + (value[i] - '0');
-	}
-	return seconds > 86400 ? 86400 : seconds;
-}
-
 /* ---- namespaces ---------------------------------------------------------------------- */
 
 int k8s_namespace_list_add(struct k8s_namespace_list *list, const char *name, int terminating)

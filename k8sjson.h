@@ -49,11 +49,6 @@ struct k8s_status {
  * absent stay empty), -1 when it is not JSON; st is filled with defaults either way. */
 int k8s_parse_status(const char *body, size_t len, struct k8s_status *st);
 
-/* Reads a Retry-After header value as delay-seconds (RFC 9110 10.2.3), blanks around it
- * allowed. Returns the seconds (values past one day are clamped to 86400), or -1 when the
- * value is empty, an HTTP-date, or anything else: the caller then uses its own backoff. */
-long k8s_parse_retry_after(const char *value, size_t len);
-
 /* ---- namespaces ---------------------------------------------------------------------- */
 
 struct k8s_namespace {

@@ -1,7 +1,7 @@
 /*
  * ecr-refresh: one run (SPEC.md). Configuration is read and checked in full before
  * anything is contacted; then AWS credentials, one ECR token per region, the
- * .dockerconfigjson, and either the Kubernetes phase (k8s_run) or, with --output, the
+ * .dockerconfigjson, and either the Kubernetes phase (apply_run) or, with --output, the
  * Secret manifests on stdout. Exit codes are SPEC.md "Logs and exit codes"; only this
  * file exits.
  */
@@ -9,26 +9,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <cJSON.h>
 
+#include "apply.h"
 #include "aws.h"
+#include "civil.h"
 #include "config.h"
 #include "ecr.h"
+#include "exitcode.h"
 #include "http.h"
-#include "k8s.h"
 #include "k8sjson.h"
 #include "log.h"
 #include "net.h"
 #include "secret.h"
+#include "targets.h"
 
-enum {
-	EXIT_OK = 0,
-	EXIT_PARTIAL = 1,
-	EXIT_CONFIG = 2,
-	EXIT_AWS = 3,
-};
 
 struct run {
 	const struct config *cfg;
@@ -56,7 +52,7 @@ static int config_error(const char *message)
 static int aws_error(const char *message)
 {
 	log_event(LOG_ERROR, "no ECR token", "error", message, NULL);
-	return EXIT_AWS;
+	return EXIT_CREDENTIALS;
 }
 
 /* ---- before the network ----------------------------------------------------------- */
@@ -121,7 +117,7 @@ static int output_targets(struct run *r)
 		if (config_is_glob(cfg->namespaces.items[i]))
 			return config_error("--output needs plain namespace names (no globs)");
 	if (cfg->namespaces.count == 0
-	    && k8s_own_namespace(cfg->serviceaccount_dir, own, sizeof own, r->err, sizeof r->err) != 0)
+	    && targets_own_namespace(cfg->serviceaccount_dir, own, sizeof own, r->err, sizeof r->err) != 0)
 		return config_error(r->err);
 	memset(&in, 0, sizeof in);
 	in.names = &cfg->namespaces;
@@ -164,8 +160,7 @@ static int fetch_tokens(struct run *r)
 {
 	size_t i, hosts_len = 0;
 	char regions[512] = "";
-	time_t expiry;
-	struct tm tm;
+	double expiry;
 	int rc;
 
 	if (r->registry_count == 0) {
@@ -191,8 +186,9 @@ static int fetch_tokens(struct run *r)
 		         i ? "," : "", r->tokens[i].region);
 
 	/* RFC 3339 in UTC, whole seconds: the earliest a pull may start failing. */
-	expiry = (time_t)ecr_earliest_expiry(r->tokens, r->token_count);
-	if (!gmtime_r(&expiry, &tm) || strftime(r->expires_at, sizeof r->expires_at, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+	expiry = ecr_earliest_expiry(r->tokens, r->token_count);
+	if (!(expiry > -1e12 && expiry < 1e12)
+	    || civil_format_rfc3339((long long)expiry, r->expires_at, sizeof r->expires_at) != 0)
 		return aws_error("token expiry out of range");
 	log_event(LOG_INFO, "ecr tokens fetched", "regions", regions, "registries", r->hosts,
 	          "expires_at", r->expires_at, "credentials", aws_source_name(r->aws->settings.source),
@@ -295,7 +291,7 @@ static int run(struct run *r)
 		return rc;
 	if (cfg->output != OUTPUT_NONE && (rc = output_targets(r)) != 0)
 		return rc;
-	if (cfg->output == OUTPUT_NONE && k8s_preflight(cfg, r->err, sizeof r->err) != 0)
+	if (cfg->output == OUTPUT_NONE && apply_preflight(cfg, r->err, sizeof r->err) != 0)
 		return config_error(r->err);
 
 	/* From here on the network is used. */
@@ -304,7 +300,7 @@ static int run(struct run *r)
 	if (cfg->output != OUTPUT_NONE)
 		return print_manifests(r);
 	{
-		struct k8s_run_params params = {
+		struct apply_params params = {
 			.cfg = cfg,
 			.dockerconfigjson = r->dockerconfigjson,
 			.registries = r->hosts,
@@ -312,7 +308,7 @@ static int run(struct run *r)
 			.proxy = &r->proxy,
 			.deadline_ms = r->deadline_ms,
 		};
-		return k8s_run(&params);
+		return apply_run(&params);
 	}
 }
 

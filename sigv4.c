@@ -15,6 +15,8 @@
 #include <bearssl_hash.h>
 #include <bearssl_hmac.h>
 
+#include "civil.h"
+
 /* ---- output sink ------------------------------------------------------------------ */
 
 struct sink {
@@ -749,49 +751,7 @@ long sigv4_authorization(const struct sigv4_request *req, const struct sigv4_key
 
 /* ---- dates ------------------------------------------------------------------------- */
 
-static void put_digits(char *out, long long value, int width)
-{
-	for (int i = width - 1; i >= 0; i--) {
-		out[i] = (char)('0' + value % 10);
-		value /= 10;
-	}
-}
-
 void sigv4_amz_date(long long unix_seconds, char out[17])
 {
-	/* 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z */
-	const long long first = -62167219200LL, last = 253402300799LL;
-	long long days, secs, era, doe, yoe, doy, mp, year, month, day;
-
-	if (unix_seconds < first)
-		unix_seconds = first;
-	if (unix_seconds > last)
-		unix_seconds = last;
-	days = unix_seconds / 86400;
-	secs = unix_seconds % 86400;
-	if (secs < 0) {
-		secs += 86400;
-		days--;
-	}
-	/* Civil date from a day count (H. Hinnant, "chrono-Compatible Low-Level Date
-	 * Algorithms", days_from_civil inverse), proleptic Gregorian. */
-	days += 719468;
-	era = (days >= 0 ? days : days - 146096) / 146097;
-	doe = days - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	day = doy - (153 * mp + 2) / 5 + 1;
-	month = mp < 10 ? mp + 3 : mp - 9;
-	year = yoe + era * 400 + (month <= 2);
-
-	put_digits(out, year, 4);
-	put_digits(out + 4, month, 2);
-	put_digits(out + 6, day, 2);
-	out[8] = 'T';
-	put_digits(out + 9, secs / 3600, 2);
-	put_digits(out + 11, secs / 60 % 60, 2);
-	put_digits(out + 13, secs % 60, 2);
-	out[15] = 'Z';
-	out[16] = '\0';
+	civil_format_basic(unix_seconds, out);
 }

@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "civil.h"
 #include "net.h"
 
 /*
@@ -279,19 +280,6 @@ int tls_cert_has_ip_san(const unsigned char *cert, size_t len, const unsigned ch
 	return 0;
 }
 
-/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar (H. Hinnant). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
 static int two_digits(const unsigned char *p, unsigned *out)
 {
 	if (p[0] < '0' || p[0] > '9' || p[1] < '0' || p[1] > '9')
@@ -330,7 +318,7 @@ static int der_time(struct der *in, int64_t *when, char *text, size_t textlen)
 	}
 	if (f[0] < 1 || f[0] > 12 || f[1] < 1 || f[1] > 31 || f[2] > 23 || f[3] > 59 || f[4] > 60)
 		return -1;
-	*when = days_from_civil(year, f[0], f[1]) * 86400 + f[2] * 3600 + f[3] * 60 + f[4];
+	*when = civil_days(year, f[0], f[1]) * 86400 + f[2] * 3600 + f[3] * 60 + f[4];
 	snprintf(text, textlen, "%04lld-%02u-%02u %02u:%02u:%02u UTC",
 	         (long long)year, f[0], f[1], f[2], f[3], f[4]);
 	return 0;

@@ -545,6 +545,88 @@ def test_cluster_mode_configuration_errors_contact_nothing(aws_stub, tmp_path, e
     assert_no_secrets(aws_stub, proc)
 
 
+# ---- file reads are bounded: exit 2, naming the file, before anything is contacted -------
+
+def bad_file(tmp_path, kind):
+    """A path that must never be read as a configuration file: an endless device, a FIFO
+    nobody writes to (a blocking open or read would hang past --deadline), a directory, or
+    a regular file past the cap (a CA bundle larger than 1 MiB, a token larger than 16 KiB)."""
+    if kind == "dev-zero":
+        return "/dev/zero", "not a regular file"
+    path = tmp_path / ("bad-" + kind)
+    if kind == "fifo":
+        os.mkfifo(path)
+        return str(path), "not a regular file"
+    if kind == "directory":
+        path.mkdir()
+        return str(path), "not a regular file"
+    path.write_bytes(b"A" * (1024 * 1024 + 1))
+    return str(path), "larger than"
+
+
+FILE_KINDS = ["dev-zero", "fifo", "directory", "oversize"]
+
+
+def assert_refused_file(aws_stub, proc, variable, path, why):
+    assert proc.returncode == 2, proc.stderr
+    lines = log_lines(proc)
+    assert len(lines) == 1 and lines[0]["level"] == "error", proc.stderr
+    assert ("%s%s: %s" % (variable + " " if variable else "", path, why)) in lines[0]["error"], proc.stderr
+    assert proc.stdout == ""
+    assert aws_stub.calls() == [] and aws_stub.requests_received == 0
+    assert_no_secrets(aws_stub, proc)
+
+
+@pytest.mark.parametrize("kind", FILE_KINDS)
+@pytest.mark.parametrize("variable", ["AWS_CA_BUNDLE", "SSL_CERT_FILE"])
+def test_ca_bundle_not_a_small_regular_file(aws_stub, tmp_path, variable, kind):
+    path, why = bad_file(tmp_path, kind)
+    env = base_env(aws_stub, tmp_path, **aws_stub.env_static_keys(), **{variable: path})
+    proc = run(env, "--registries", aws_stub.registry_host("us-east-1"), "--namespaces", "a",
+               "--output", "json", "--timeout", "2", "--deadline", "5", timeout=20)
+    assert_refused_file(aws_stub, proc, variable, path, why)
+
+
+@pytest.mark.parametrize("kind", FILE_KINDS)
+@pytest.mark.parametrize("source", ["web-identity", "pod-identity"])
+def test_aws_token_file_not_a_small_regular_file(aws_stub, tmp_path, source, kind):
+    path, why = bad_file(tmp_path, kind)
+    if source == "web-identity":
+        creds = aws_stub.env_web_identity(tmp_path / "irsa")
+        variable = "AWS_WEB_IDENTITY_TOKEN_FILE"
+    else:
+        creds = aws_stub.env_pod_identity(tmp_path / "pod-identity")
+        variable = "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"
+    creds[variable] = path
+    env = base_env(aws_stub, tmp_path, **creds)
+    proc = run(env, "--registries", aws_stub.registry_host("us-east-1"), "--namespaces", "a",
+               "--output", "json", "--timeout", "2", "--deadline", "5", timeout=20)
+    assert_refused_file(aws_stub, proc, variable, path, why)
+
+
+@pytest.mark.parametrize("kind", FILE_KINDS)
+@pytest.mark.parametrize("name", ["token", "ca.crt", "namespace"])
+def test_serviceaccount_file_not_a_small_regular_file(aws_stub, tmp_path, name, kind):
+    """The ServiceAccount folder's files, in cluster mode: refused before AWS is asked for
+    anything (the namespace file is read only when --namespaces is not given)."""
+    sa = tmp_path / "sa"
+    sa.mkdir()
+    (sa / "namespace").write_text("pod-ns")
+    path, why = bad_file(tmp_path, kind)
+    (sa / name).unlink(missing_ok=True)
+    if kind == "dev-zero":
+        os.symlink(path, sa / name)
+    else:
+        os.rename(path, sa / name)
+    path = str(sa / name)
+    env = base_env(aws_stub, tmp_path, **aws_stub.env_static_keys(), SERVICEACCOUNT_DIR=str(sa),
+                   KUBERNETES_SERVICE_HOST="127.0.0.1", KUBERNETES_SERVICE_PORT=str(free_port()))
+    args = [] if name == "namespace" else ["--namespaces", "a"]
+    proc = run(env, "--registries", aws_stub.registry_host("us-east-1"), *args, "--timeout", "2",
+               "--deadline", "5", timeout=20)
+    assert_refused_file(aws_stub, proc, "", path, why)
+
+
 # ---- --output details ---------------------------------------------------------------------
 
 def test_output_namespace_from_serviceaccount_dir(aws_stub, tmp_path):

@@ -2,7 +2,7 @@
  * fuzz_k8s_json: API server answers into every reader of k8sjson.h.
  *
  * The whole input goes, as it is, to k8s_parse_status, k8s_parse_namespace_page,
- * k8s_sa_add_pull_secret and k8s_parse_retry_after, and as a C string to
+ * k8s_sa_add_pull_secret and retry_after_seconds (retry.h), and as a C string to
  * k8s_query_encode, and to k8s_scan_resource_version (checked against cJSON). Beyond the sanitizers it checks what callers rely on: fixed fields are
  * terminated and free of control characters; listed names are valid namespace names and
  * continue tokens printable; the merge keeps every entry it read, in order, and adds ours
@@ -10,6 +10,7 @@
  * unique and honours the exclusions.
  */
 #include "k8sjson.h"
+#include "retry.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -191,7 +192,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_status(text, size);
 	check_page(text, size);
 	check_merge(text, size);
-	seconds = k8s_parse_retry_after(text, size);
+	seconds = retry_after_seconds(text, size);
 	if (seconds < -1 || seconds > 86400)
 		abort();
 	check_encode(text, size);

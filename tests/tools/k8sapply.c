@@ -1,5 +1,5 @@
 /*
- * k8sapply: runs only the Kubernetes phase (k8s_run) with a fixed .dockerconfigjson, so the
+ * k8sapply: runs only the Kubernetes phase (apply_run) with a fixed .dockerconfigjson, so the
  * phase can be driven end to end without AWS. Options are the product's own (config_parse:
  * flags and environment); the payload comes from the environment:
  *
@@ -7,13 +7,13 @@
  *   K8SAPPLY_REGISTRIES        comma-separated hosts for the annotation
  *   K8SAPPLY_EXPIRES_AT        RFC 3339 expiry for the annotation
  *
- * Exit status: what k8s_run returns, or 2 for a usage error.
+ * Exit status: what apply_run returns, or 2 for a usage error.
  */
 #include <stdlib.h>
 
+#include "apply.h"
 #include "config.h"
 #include "http.h"
-#include "k8s.h"
 #include "log.h"
 #include "net.h"
 
@@ -28,7 +28,7 @@ int main(int argc, char **argv)
 {
 	struct config cfg;
 	struct http_proxy proxy;
-	struct k8s_run_params params;
+	struct apply_params params;
 	char err[512];
 	int rc;
 
@@ -53,7 +53,7 @@ int main(int argc, char **argv)
 	params.expires_at = env_or("K8SAPPLY_EXPIRES_AT", "2030-01-01T00:00:00Z");
 	params.proxy = proxy.enabled ? &proxy : NULL;
 	params.deadline_ms = net_now_ms() + (int64_t)cfg.deadline_s * 1000;
-	rc = k8s_run(&params);
+	rc = apply_run(&params);
 	config_free(&cfg);
 	return rc;
 }

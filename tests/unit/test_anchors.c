@@ -213,8 +213,11 @@ static void test_file(void)
 	CHECK_EQ_INT(anchors_add_pem_file(&set, "/nonexistent/ca.crt", err, sizeof(err)), -1);
 	CHECK_EQ_STR(err, "/nonexistent/ca.crt: No such file or directory");
 
+	/* only regular files are read (files.h): a directory, a device, a FIFO are refused */
 	CHECK_EQ_INT(anchors_add_pem_file(&set, "/", err, sizeof(err)), -1);
-	CHECK_EQ_STR(err, "/: Is a directory");
+	CHECK_EQ_STR(err, "/: not a regular file");
+	CHECK_EQ_INT(anchors_add_pem_file(&set, "/dev/zero", err, sizeof(err)), -1);
+	CHECK_EQ_STR(err, "/dev/zero: not a regular file");
 	CHECK_EQ_INT(set.count, 0);
 	anchors_free(&set);
 }

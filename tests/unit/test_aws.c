@@ -666,62 +666,6 @@ static void test_classification(void)
 	CHECK(!aws_credential_error(""));
 }
 
-static void test_backoff(void)
-{
-	int attempt;
-
-	CHECK_EQ_INT(aws_backoff_ms(0, 0xffffffffu), 100);
-	CHECK_EQ_INT(aws_backoff_ms(1, 0xffffffffu), 200);
-	CHECK_EQ_INT(aws_backoff_ms(2, 0xffffffffu), 400);
-	CHECK_EQ_INT(aws_backoff_ms(5, 0xffffffffu), 3200);
-	CHECK_EQ_INT(aws_backoff_ms(6, 0xffffffffu), 5000);
-	CHECK_EQ_INT(aws_backoff_ms(1000, 0xffffffffu), 5000);
-	CHECK_EQ_INT(aws_backoff_ms(-3, 0xffffffffu), 100);
-	CHECK_EQ_INT(aws_backoff_ms(3, 0x80000000u), 400);
-	for (attempt = 0; attempt < 40; attempt++) {
-		uint32_t r;
-		for (r = 0; r < 0xfff00000u; r += 0x0fffffffu) {
-			int64_t ms = aws_backoff_ms(attempt, r);
-			CHECK(ms >= 0 && ms <= 5000);
-		}
-		CHECK_EQ_INT(aws_backoff_ms(attempt, 0), 0);
-	}
-}
-
-static void test_time(void)
-{
-	static const struct { const char *in; long long want; int ok; } rows[] = {
-		{ "1970-01-01T00:00:00Z", 0, 1 },
-		{ "2014-10-24T23:00:23Z", 1414191623, 1 },
-		{ "2014-10-24t23:00:23z", 1414191623, 1 },
-		{ "2014-10-24T23:00:23.999999Z", 1414191623, 1 },
-		{ "2014-10-25T01:00:23+02:00", 1414191623, 1 },
-		{ "2014-10-24T20:30:23-02:30", 1414191623, 1 },
-		{ "2000-02-29T00:00:00Z", 951782400, 1 },
-		{ "2100-03-01T00:00:00Z", 4107542400LL, 1 },
-		{ "1969-12-31T23:59:59Z", -1, 1 },
-		{ "2001-02-29T00:00:00Z", 0, 0 },
-		{ "2014-13-01T00:00:00Z", 0, 0 },
-		{ "2014-10-24T24:00:00Z", 0, 0 },
-		{ "2014-10-24 23:00:23Z", 0, 0 },
-		{ "2014-10-24T23:00:23", 0, 0 },
-		{ "2014-10-24T23:00:23.Z", 0, 0 },
-		{ "2014-10-24T23:00:23Zx", 0, 0 },
-		{ "2014-10-24T23:00:23+0200", 0, 0 },
-		{ "2014-10-24", 0, 0 },
-		{ "", 0, 0 },
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-		long long t = 12345;
-		int rc = aws_parse_time(rows[i].in, &t);
-		CHECK_EQ_INT(rc, rows[i].ok ? 0 : -1);
-		if (rows[i].ok)
-			CHECK_EQ_INT(t, rows[i].want);
-	}
-}
-
 static void test_names(void)
 {
 	CHECK(aws_valid_session_name("ecr-refresh-0123456789abcdef"));
@@ -755,8 +699,6 @@ int main(void)
 	test_credentials_json();
 	test_error_json();
 	test_classification();
-	test_backoff();
-	test_time();
 	test_names();
 	set_env("");
 	return UNIT_DONE();

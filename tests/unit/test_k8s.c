@@ -92,25 +92,6 @@ static void test_status(void)
 	}
 }
 
-static void test_retry_after(void)
-{
-	CHECK_EQ_INT(k8s_parse_retry_after(S("1")), 1);
-	CHECK_EQ_INT(k8s_parse_retry_after(S("0")), 0);
-	CHECK_EQ_INT(k8s_parse_retry_after(S(" 120 ")), 120);
-	CHECK_EQ_INT(k8s_parse_retry_after(S("\t7")), 7);
-	CHECK_EQ_INT(k8s_parse_retry_after(S("99999999999999999999999")), 86400);
-	CHECK_EQ_INT(k8s_parse_retry_after(S("86401")), 86400);
-	CHECK_EQ_INT(k8s_parse_retry_after(S("")), -1);
-	CHECK_EQ_INT(k8s_parse_retry_after(S("   ")), -1);
-	CHECK_EQ_INT(k8s_parse_retry_after(S("-1")), -1);
-	CHECK_EQ_INT(k8s_parse_retry_after(S("1.5")), -1);
-	CHECK_EQ_INT(k8s_parse_retry_after(S("1 2")), -1);
-	CHECK_EQ_INT(k8s_parse_retry_after(S("Fri, 31 Dec 1999 23:59:59 GMT")), -1);
-	CHECK_EQ_INT(k8s_parse_retry_after(NULL, 0), -1);
-	/* a view into a header block: only len bytes count */
-	CHECK_EQ_INT(k8s_parse_retry_after("5\r\nX: 9", 1), 5);
-}
-
 static void test_namespace_page(void)
 {
 	struct k8s_namespace_list list = { 0 };
@@ -398,7 +379,6 @@ static void test_targets_many(void)
 int main(void)
 {
 	test_status();
-	test_retry_after();
 	test_namespace_page();
 	test_sa_merge();
 	test_query_encode();

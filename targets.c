@@ -1,0 +1,139 @@
+/*
+ * targets: resolving the target namespaces; see targets.h.
+ */
+#include "targets.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "exitcode.h"
+#include "files.h"
+#include "log.h"
+
+#define LIST_LIMIT     250     /* namespaces per page: a parsed page is the peak of RSS */
+#define LIST_BUF_SIZE  (HTTP_MAX_HEADER + 256 * 1024)
+#define MAX_RELISTS    3
+
+int targets_own_namespace(const char *dir, char *out, size_t size, char *err, size_t errlen)
+{
+	char path[4096], buf[FILES_NAME_MAX + 1];
+	size_t n = strlen(dir);
+	long len;
+
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	if (snprintf(path, sizeof path, "%.*s/namespace", (int)n, dir) >= (int)sizeof path) {
+		snprintf(err, errlen, "--serviceaccount-dir is too long");
+		return -1;
+	}
+	len = files_read("", path, buf, FILES_NAME_MAX, err, errlen);
+	if (len == FILES_ENOENT) {
+		snprintf(err, errlen, "%s does not exist: name the targets with --namespaces", path);
+		return -1;
+	}
+	if (len < 0)
+		return -1;
+	files_trim(buf, (size_t)len);
+	if (!config_valid_dns_label(buf) || strlen(buf) >= size) {
+		snprintf(err, errlen, "%s does not hold a namespace name", path);
+		return -1;
+	}
+	memcpy(out, buf, strlen(buf) + 1);
+	return 0;
+}
+
+/* The path of one page: limit, the selector and the continue token query-encoded. */
+static int page_path(char *out, size_t size, const char *selector, const char *cont)
+{
+	char cont_q[3 * K8S_MAX_CONTINUE + 1], selector_q[HTTP_MAX_URL];
+
+	if (selector && k8s_query_encode(selector, selector_q, sizeof selector_q) < 0)
+		return -1;
+	if (cont[0])
+		k8s_query_encode(cont, cont_q, sizeof cont_q);
+	return snprintf(out, size, "/api/v1/namespaces?limit=%d%s%s%s%s", LIST_LIMIT,
+	                selector ? "&labelSelector=" : "", selector ? selector_q : "",
+	                cont[0] ? "&continue=" : "", cont[0] ? cont_q : "") < (int)size ? 0 : -1;
+}
+
+/*
+ * Pages through GET /api/v1/namespaces (limit + continue, api-concepts.md "Retrieving
+ * large results sets in chunks"); a 410 Gone means the continue token expired: relist.
+ */
+static int list_namespaces(struct k8s_conn *conn, const char *selector, struct k8s_namespace_list *out,
+                           struct k8s_reply *r)
+{
+	char cont[K8S_MAX_CONTINUE + 1] = "", path[K8S_PATH_MAX], err[200], text[K8S_REASON_MAX - 32];
+	struct k8s_request req = { "GET", path, "application/json", NULL, NULL, 0 };
+	int relists = 0;
+
+	for (;;) {
+		if (page_path(path, sizeof path, selector, cont) < 0) {
+			k8s_reply_fail(r, K8S_FAIL_OTHER, selector ? "the label selector is too long for a URL"
+			                                           : "namespace list URL too long");
+			return -1;
+		}
+		if (k8s_call(conn, &req, r) < 0)
+			return -1;
+		if (r->status == 410 && cont[0] && relists++ < MAX_RELISTS) {
+			k8s_namespace_list_free(out);
+			cont[0] = '\0';
+			continue;
+		}
+		if (r->status != 200) {
+			k8s_reply_text(r, text, sizeof text);
+			snprintf(r->reason, sizeof r->reason, "listing namespaces: %s", text);
+			r->failure = K8S_FAIL_REFUSED;
+			return -1;
+		}
+		if (k8s_parse_namespace_page(r->body, r->body_len, out, cont, sizeof cont, err, sizeof err) < 0) {
+			k8s_reply_fail(r, K8S_FAIL_OTHER, err);
+			return -1;
+		}
+		if (!cont[0])
+			return 0;
+	}
+}
+
+/* Lists what the names and the selector need: all namespaces for globs, the selected
+ * ones for a selector. Returns 0, or an exit code, logged. */
+static int list_needed(struct k8s_client *client, const struct config *cfg, struct k8s_namespace_list *all,
+                       struct k8s_namespace_list *selected)
+{
+	struct k8s_conn *conn = k8s_conn_new(client, 0, LIST_BUF_SIZE);
+	struct k8s_reply r;
+	int rc = 0;
+
+	if (!conn)
+		return EXIT_PARTIAL;
+	if ((all && list_namespaces(conn, NULL, all, &r) < 0) ||
+	    (selected && list_namespaces(conn, cfg->namespace_selector, selected, &r) < 0)) {
+		log_event(LOG_ERROR, "cannot list namespaces", "reason", r.reason, "api_server",
+		          k8s_client_base(client), NULL);
+		rc = EXIT_KUBERNETES;
+	}
+	k8s_conn_free(conn);
+	return rc;
+}
+
+int targets_resolve(struct k8s_client *client, const struct config *cfg, const char *own_namespace,
+                    struct k8s_namespace_list *out)
+{
+	struct k8s_namespace_list all = { 0 }, selected = { 0 };
+	int need_all = k8s_names_need_list(&cfg->namespaces);
+	int need_selected = cfg->namespace_selector != NULL;
+	struct k8s_target_input input = { &cfg->namespaces, &cfg->exclude_namespaces, own_namespace,
+	                                  need_selected, need_all ? &all : NULL,
+	                                  need_selected ? &selected : NULL };
+	int rc = 0;
+
+	if (need_all || need_selected)
+		rc = list_needed(client, cfg, need_all ? &all : NULL, need_selected ? &selected : NULL);
+	if (rc == 0 && k8s_resolve_targets(&input, out) < 0) {
+		log_event(LOG_ERROR, "out of memory", NULL);
+		rc = EXIT_PARTIAL;
+	}
+	k8s_namespace_list_free(&all);
+	k8s_namespace_list_free(&selected);
+	return rc;
+}
