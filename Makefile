@@ -106,7 +106,7 @@ $(B)/ecr-refresh: $(B)/musl/obj/main.o $(MUSL_OBJ) $(MUSL_LIBS)
 	$(MUSL_CC) -static -s -Wl,--gc-sections -o $@ $^ -lpthread
 
 # ---- unit tests: once static under musl, once under ASan+UBSan -------------------------
-$(B)/musl/test_%: tests/unit/test_%.c tests/unit/unit.h $(MUSL_OBJ) $(MUSL_LIBS) | $(TOOLCHAIN)
+$(B)/musl/test_%: tests/unit/test_%.c $(wildcard tests/unit/*.h) $(MUSL_OBJ) $(MUSL_LIBS) | $(TOOLCHAIN)
 	$(MUSL_CC) $(WARN) $(DEFS) -O1 $(INCS) -static -o $@ $< $(MUSL_OBJ) $(MUSL_LIBS) -lpthread
 
 $(B)/asan/obj/%.o: %.c $(HDRS) $(DEP)/.fetched
@@ -117,7 +117,7 @@ $(B)/asan/obj/anchors_embedded.o: $(GEN)
 	@mkdir -p $(@D)
 	$(HOST_CC) $(WARN) $(DEFS) $(ASANFL) $(INCS) -c -o $@ $<
 
-$(B)/asan/test_%: tests/unit/test_%.c tests/unit/unit.h $(ASAN_OBJ) $(HOST_LIBS)
+$(B)/asan/test_%: tests/unit/test_%.c $(wildcard tests/unit/*.h) $(ASAN_OBJ) $(HOST_LIBS)
 	$(HOST_CC) $(WARN) $(DEFS) $(ASANFL) $(INCS) -o $@ $< $(ASAN_OBJ) $(HOST_LIBS) -lpthread
 
 # Small drivers the end-to-end tests run (static musl, like the product).
