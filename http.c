@@ -2,8 +2,8 @@
  * http: an HTTP/1.1 client (RFC 9110, RFC 9112); see http.h for the contract.
  *
  * The response parser and the chunked decoder are pure functions in the manner of
- * picohttpparser: bytes consumed, -2 for "need more", -1 for "bad", views into the
- * caller's buffer. Everything from the network is hostile: every length is checked before
+ * picohttpparser: bytes consumed, HTTP_NEED_MORE for "need more", -1 for "bad", views
+ * into the caller's buffer. Everything from the network is hostile: every length is checked before
  * it is used, and framing that two readers could understand differently is an error.
  *
  * conn->buf during a request: first the request head (wiped once sent: it carries
@@ -545,7 +545,7 @@ static int parse_head(const char *buf, size_t len, struct http_response *resp,
 				        HTTP_MAX_HEADER);
 				return HEAD_TOO_BIG;
 			}
-			return -2;
+			return HTTP_NEED_MORE;
 		}
 		/* RFC 9112 2.2: lines end in CRLF; a lone LF may be taken as the end of a line,
 		 * but a bare CR anywhere else MUST be refused (or replaced): we refuse. */
@@ -766,7 +766,7 @@ long http_chunked_decode(struct http_chunked *dec, char *buf, size_t *len,
 	}
 	if (dec->state != CHUNK_DONE) {
 		*len = dst;
-		return -2;
+		return HTTP_NEED_MORE;
 	}
 	/* What follows the message moves down to sit right after the decoded data. */
 	if (dst != src)
@@ -1171,7 +1171,7 @@ static int read_head(struct http_conn *conn, const struct target *t, const char 
 		if (parse) {
 			int head = parse_head(buf, used, resp, conn->err, sizeof(conn->err));
 
-			if (head < 0 && head != -2) {
+			if (head < 0 && head != HTTP_NEED_MORE) {
 				prefix_err(conn, label);
 				return head == HEAD_TOO_BIG ? HTTP_ETOOBIG : HTTP_EPROTO;
 			}

@@ -41,6 +41,11 @@ enum {
 	HTTP_EARG = -10,      /* caller error (buffer too small, bad header, ...) */
 };
 
+/* The pure parsers' "need more" (http_parse_head, http_chunked_decode): the input is not
+ * complete yet, no failure. Kept apart from every HTTP_E* code (-2 was HTTP_ETIMEOUT's
+ * value too), so a parser result can never pass for a request's error or the other way. */
+#define HTTP_NEED_MORE (-100)
+
 struct http_header {
 	const char *name;
 	size_t name_len;
@@ -92,7 +97,8 @@ struct http_response {
 
 /*
  * Parses a status line and header block from buf[0..len). Returns the number of bytes
- * consumed (> 0) when the block is complete, -2 when more input is needed, or -1 when the
+ * consumed (> 0) when the block is complete, HTTP_NEED_MORE when more input is needed, or -1
+ * when the
  * input is invalid, with err saying why: malformed status line, bare CR, bare LF where a
  * CRLF is due is accepted only as RFC 9112 2.2 allows, obsolete line folding, a header
  * with no colon or whitespace before the colon, more than HTTP_MAX_HEADERS headers, a
@@ -115,7 +121,7 @@ struct http_chunked {
 
 /*
  * Decodes buf[0..*len) in place: on return buf[0..*len) holds the decoded data of this
- * input. Returns -2 when the message is not finished (feed more; every input byte was
+ * input. Returns HTTP_NEED_MORE when the message is not finished (feed more; every input byte was
  * consumed), -1 on bad input (err filled: "bad chunk size", "chunk size too large",
  * "missing CRLF after chunk data", "chunk extension too long", "chunked trailer section
  * exceeds 16384 bytes", ...), or >= 0 when the last chunk and trailer ended: the number of

@@ -60,8 +60,8 @@ struct parsed {
 	char err[128];
 };
 
-/* -2 until buf[0..len) holds a complete response (at_eof: the stream ended there), -1 when
- * bad, else the bytes the response used. */
+/* HTTP_NEED_MORE until buf[0..len) holds a complete response (at_eof: the stream ended
+ * there), -1 when bad, else the bytes the response used. */
 static long parse_message(const char *buf, size_t len, int head_request, int at_eof,
                           struct parsed *out)
 {
@@ -102,13 +102,13 @@ static long parse_message(const char *buf, size_t len, int head_request, int at_
 	}
 	if (resp.content_length >= 0) {
 		if ((uint64_t)(len - off) < (uint64_t)resp.content_length)
-			return -2;
+			return HTTP_NEED_MORE;
 		out->body_len = (size_t)resp.content_length;
 		memcpy(out->body, buf + off, out->body_len);
 		return (long)(off + out->body_len);
 	}
 	if (!at_eof)
-		return -2;
+		return HTTP_NEED_MORE;
 	out->body_len = len - off;
 	memcpy(out->body, buf + off, out->body_len);
 	return (long)len;
@@ -219,7 +219,7 @@ static void test_every_truncation(void)
 		for (cut = 0; cut < len && ok; cut++) {
 			copy = exact_copy(vc->input, cut);
 			n = parse_message(copy, cut, vc->head_request, 0, &part);
-			if (n != -2) {
+			if (n != HTTP_NEED_MORE) {
 				fprintf(stderr, "case %s: cut %zu gave %ld (%s)\n", vc->name, cut, n,
 				        part.err);
 				ok = 0;
@@ -228,7 +228,8 @@ static void test_every_truncation(void)
 		}
 		CHECK(ok);
 
-		/* The first head: -2 before its end, then the same views at every longer length. */
+		/* The first head: HTTP_NEED_MORE before its end, then the same views at every
+		 * longer length. */
 		head_len = http_parse_head(vc->input, len, &first, err, sizeof(err));
 		CHECK(head_len > 0);
 		for (cut = 0; cut <= len && ok; cut++) {
@@ -237,7 +238,7 @@ static void test_every_truncation(void)
 			copy = exact_copy(vc->input, cut);
 			r = http_parse_head(copy, cut, &again, err, sizeof(err));
 			if (cut < (size_t)head_len) {
-				if (r != -2)
+				if (r != HTTP_NEED_MORE)
 					ok = 0;
 			} else if (r != head_len) {
 				ok = 0;
@@ -273,7 +274,7 @@ static void decode_parts(const char *in, size_t len, const size_t *splits, size_
 
 	memset(&dec, 0, sizeof(dec));
 	memset(out, 0, sizeof(*out));
-	out->rc = -2;
+	out->rc = HTTP_NEED_MORE;
 	for (i = 0; i <= nsplits; i++) {
 		size_t end = i < nsplits ? splits[i] : len, n = end - start;
 		char *part = exact_copy(in + start, n);
@@ -317,7 +318,7 @@ static int same_decoding(const struct decoded *a, const struct decoded *b)
 
 struct chunk_case {
 	const char *input;
-	long rc;              /* one shot: -2, -1, or bytes left */
+	long rc;              /* one shot: HTTP_NEED_MORE, -1, or bytes left */
 	const char *data;     /* decoded, for rc >= 0 */
 	const char *err;      /* for rc == -1 */
 };
@@ -332,7 +333,7 @@ static const struct chunk_case chunk_cases[] = {
 	{ "3\nabc\n0\n\n", 0, "abc", NULL },
 	{ "0\r\n\r\n", 0, "", NULL },
 	{ "0\r\n\r\nextra", 5, "", NULL },
-	{ "5\r\nhel", -2, NULL, NULL },
+	{ "5\r\nhel", HTTP_NEED_MORE, NULL, NULL },
 	{ "+5\r\nhello\r\n0\r\n\r\n", -1, NULL, "bad chunk size" },
 	{ "-5\r\nhello\r\n0\r\n\r\n", -1, NULL, "bad chunk size" },
 	{ " 5\r\nhello\r\n0\r\n\r\n", -1, NULL, "bad chunk size" },
@@ -419,7 +420,7 @@ static void test_chunked_limits(void)
 
 	/* The largest size that fits 64 bits is a size, not an overflow. */
 	decode_parts("ffffffffffffffff\r\nab", 20, NULL, 0, &out);
-	CHECK_EQ_INT(out.rc, -2);
+	CHECK_EQ_INT(out.rc, HTTP_NEED_MORE);
 	CHECK_EQ_MEM(out.data, out.data_len, "ab", 2);
 
 	/* Trailer section: exactly HTTP_MAX_TRAILER bytes after "0\r\n", then one more. */
@@ -458,7 +459,7 @@ static void test_head_limits(void)
 	/* ... every truncation of it needs more ... */
 	for (i = HTTP_MAX_HEADER - 8; i < HTTP_MAX_HEADER && ok; i++) {
 		copy = exact_copy(block, i);
-		if (http_parse_head(copy, i, &resp, err, sizeof(err)) != -2)
+		if (http_parse_head(copy, i, &resp, err, sizeof(err)) != HTTP_NEED_MORE)
 			ok = 0;
 		free(copy);
 	}
@@ -473,7 +474,7 @@ static void test_head_limits(void)
 	memset(block + n, 'a', HTTP_MAX_HEADER - 3 - n);
 	memcpy(block + HTTP_MAX_HEADER - 3, "\r\n\r\n", 4);
 	copy = exact_copy(block, HTTP_MAX_HEADER);
-	CHECK_EQ_INT(http_parse_head(copy, HTTP_MAX_HEADER, &resp, err, sizeof(err)), -2);
+	CHECK_EQ_INT(http_parse_head(copy, HTTP_MAX_HEADER, &resp, err, sizeof(err)), HTTP_NEED_MORE);
 	free(copy);
 	copy = exact_copy(block, HTTP_MAX_HEADER + 1);
 	err[0] = '\0';
@@ -483,7 +484,7 @@ static void test_head_limits(void)
 	/* A block with no end at all is refused once it passes the limit. */
 	memset(block, 'x', HTTP_MAX_HEADER + 1);
 	memcpy(block, "HTTP/1.1 200 OK\r\nX: ", 20);
-	CHECK_EQ_INT(http_parse_head(block, HTTP_MAX_HEADER, &resp, err, sizeof(err)), -2);
+	CHECK_EQ_INT(http_parse_head(block, HTTP_MAX_HEADER, &resp, err, sizeof(err)), HTTP_NEED_MORE);
 	CHECK_EQ_INT(http_parse_head(block, HTTP_MAX_HEADER + 1, &resp, err, sizeof(err)), -1);
 
 	/* HTTP_MAX_HEADERS headers, then one more. */
