@@ -658,7 +658,9 @@ static int check_serviceaccount_files(const struct config *cfg, int https, char 
 	}
 	if (files_check("", token, TOKEN_MAX, err, errlen) != 0)
 		return -1;
-	return https ? files_check("", ca, FILES_PEM_MAX, err, errlen) : 0;
+	if (https && files_check("", ca, FILES_PEM_MAX, err, errlen) != 0)
+		return -1;
+	return 0;
 }
 
 int k8s_client_check(const struct config *cfg, char *err, size_t errlen)
