@@ -1,6 +1,6 @@
 /*
- * apply: the Kubernetes phase of a run (docs/reference.md "Kubernetes", "Logs and exit
- * codes").
+ * apply: the Kubernetes phase of a run (docs/reference.md "What it asks of Kubernetes", "Exit
+ * codes", "Logs").
  *
  * Opens the API server client (k8s.h), resolves the target namespaces (targets.h),
  * server-side-applies the Secret into each over --concurrency persistent connections,

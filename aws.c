@@ -48,13 +48,13 @@ int aws_json_call(struct aws_client *c, const struct aws_json_call *call, const 
 		if ((rc = aws_client_credentials(c, call->region, 0)) != 0)
 			return rc;
 		sigv4_amz_date((long long)time(NULL), amz_date);
-		/* Every field sent is signed (PROTOCOLS.md 1, 2); Host is added by http, so it is
-		 * signed but not in the list http gets. */
+		/* Every field sent is signed (docs/design.md "ECR GetAuthorizationToken",
+		 * "SigV4"); Host is added by http, so it is signed but not in the list http gets. */
 		fields[n++] = (struct sigv4_header){ "Host", host };
 		fields[n++] = (struct sigv4_header){ "Content-Type", "application/x-amz-json-1.1" };
 		fields[n++] = (struct sigv4_header){ "X-Amz-Date", amz_date };
 		fields[n++] = (struct sigv4_header){ "X-Amz-Target", call->target };
-		/* Temporary credentials: the token is sent and signed (PROTOCOLS.md 2). */
+		/* Temporary credentials: the token is sent and signed (docs/design.md "SigV4"). */
 		if (c->creds.session_token[0])
 			fields[n++] = (struct sigv4_header){ "X-Amz-Security-Token", c->creds.session_token };
 		memset(&sreq, 0, sizeof sreq);

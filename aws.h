@@ -1,8 +1,9 @@
 /*
- * aws: the AWS client (docs/reference.md "AWS, as the AWS SDKs do it"; docs/design.md
- * "AWS"): credentials fetched through the chain (awscred.c), and one signed JSON 1.1 call
- * with the SDKs' retry rules for the services built on it (ecr). What the environment
- * configures is awsenv.h; the pure readers of AWS answers are awsparse.h.
+ * aws: the AWS client (docs/reference.md "AWS credentials, region and endpoints";
+ * docs/design.md "The credential chain and the environment"): credentials fetched through
+ * the chain (awscred.c), and one signed JSON 1.1 call with the SDKs' retry rules for the
+ * services built on it (ecr). What the environment configures is awsenv.h; the pure
+ * readers of AWS answers are awsparse.h.
  *
  * Credential sources, the first configured one wins:
  *   env keys     AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY (+ AWS_SESSION_TOKEN)

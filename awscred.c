@@ -2,8 +2,9 @@
  * awscred: the AWS client's state and its credential chain; see aws.h and awscred.h.
  *
  * The chain, in the SDKs' order: env keys, web identity (STS AssumeRoleWithWebIdentity),
- * container credentials (ECS, EKS Pod Identity), IMDSv2 (docs/design.md "AWS"). Token files
- * are re-read on every fetch: kubelet rotates them.
+ * container credentials (ECS, EKS Pod Identity), IMDSv2 (docs/design.md "The credential
+ * chain and the environment"). Token files are re-read on every fetch: kubelet rotates
+ * them.
  */
 #include "awscred.h"
 
@@ -64,7 +65,8 @@ int aws_client_init(struct aws_client *c, const struct http_proxy *proxy, int ti
 	                       FILES_TOKEN_MAX, err, errlen) != 0))
 		return AWS_ECONFIG;
 	if (c->settings.ca_bundle[0] || c->settings.ssl_cert_file[0]) {
-		/* Both add to the public roots, never replace them (SPEC.md "AWS"). */
+		/* Both add to the public roots, never replace them (docs/reference.md "Trust and
+		 * proxies"). */
 		if (anchors_add_all(&c->extra_anchors, anchors_embedded()) != 0) {
 			snprintf(err, errlen, "out of memory");
 			return AWS_ECONFIG;
@@ -160,7 +162,8 @@ struct http_conn *aws_conn_for(struct aws_client *c, const char *url)
 }
 
 /* Reads a token file afresh into c->token_buf: kubelet rotates projected tokens, so none is
- * ever cached (PROTOCOLS.md 3, 4). Trailing whitespace (a newline an editor left) is
+ * ever cached (docs/design.md "STS AssumeRoleWithWebIdentity (IRSA)", "Container
+ * credentials and EKS Pod Identity"). Trailing whitespace (a newline an editor left) is
  * dropped; anything else that could not go into a header field is refused. */
 static int read_token_file(struct aws_client *c, const char *var, const char *path)
 {
@@ -228,7 +231,7 @@ void aws_log_retry(const char *operation, const char *region, const char *why, i
 	          "error", why, "#attempt", n, NULL);
 }
 
-/* ---- web identity (STS AssumeRoleWithWebIdentity, PROTOCOLS.md 3) -------------------- */
+/* ---- web identity (docs/design.md "STS AssumeRoleWithWebIdentity (IRSA)") ------------ */
 
 static int fetch_web_identity(struct aws_client *c, const char *region_hint, struct aws_credentials *out)
 {
@@ -330,7 +333,7 @@ out:
 	return rc;
 }
 
-/* ---- container credentials (ECS, EKS Pod Identity; PROTOCOLS.md 4) -------------------- */
+/* ---- container credentials (docs/design.md "Container credentials and EKS Pod Identity") */
 
 static int fetch_container(struct aws_client *c, struct aws_credentials *out)
 {
@@ -367,7 +370,8 @@ static int fetch_container(struct aws_client *c, struct aws_credentials *out)
 			register_secret(c, REG_TOKEN_BUF, c->token_buf);
 		}
 		if (s->container_token_file[0] || s->container_token_static) {
-			/* Sent as it is, without "Bearer" (PROTOCOLS.md 4). */
+			/* Sent as it is, without "Bearer" (docs/design.md "Container credentials and EKS
+			 * Pod Identity"). */
 			headers[1].name = "Authorization";
 			headers[1].name_len = 13;
 			headers[1].value = c->token_buf;
@@ -412,7 +416,7 @@ static int fetch_container(struct aws_client *c, struct aws_credentials *out)
 	}
 }
 
-/* ---- IMDSv2 (PROTOCOLS.md 5) ---------------------------------------------------------- */
+/* ---- IMDSv2 (docs/design.md "IMDSv2") ------------------------------------------------ */
 
 /* One IMDS request: one attempt, one second, so a pod without IMDS fails fast. */
 static int imds_request(struct aws_client *c, const char *method, const char *path,
@@ -424,7 +428,7 @@ static int imds_request(struct aws_client *c, const char *method, const char *pa
 
 	snprintf(url, sizeof url, "%s%s", c->settings.imds_endpoint, path);
 	if (strcmp(method, "PUT") == 0) {
-		/* The token PUT says how long the token should live (PROTOCOLS.md 5). */
+		/* The token PUT says how long the token should live (docs/design.md "IMDSv2"). */
 		headers[0].name = "X-aws-ec2-metadata-token-ttl-seconds";
 		headers[0].value = IMDS_TOKEN_TTL;
 	} else {

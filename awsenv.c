@@ -140,7 +140,8 @@ int aws_endpoint_for(const struct aws_settings *s, enum aws_service svc, const c
 		n = snprintf(out->url, sizeof out->url, "https://sts.amazonaws.com/");
 		memcpy(out->signing_region, "us-east-1", sizeof "us-east-1");
 	} else if (s->use_fips && !s->use_dualstack && strcmp(part->name, "aws-us-gov") == 0) {
-		/* GovCloud's regular STS endpoints are FIPS endpoints already (PROTOCOLS.md 3). */
+		/* GovCloud's regular STS endpoints are FIPS endpoints already (docs/design.md
+		 * "STS AssumeRoleWithWebIdentity (IRSA)"). */
 		n = snprintf(out->url, sizeof out->url, "https://sts.%s.%s/", region, dns);
 	} else {
 		n = snprintf(out->url, sizeof out->url, "https://%s.%s.%s/",

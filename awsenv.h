@@ -1,6 +1,7 @@
 /*
  * awsenv: what the environment configures for AWS, the way the AWS SDKs read it
- * (docs/reference.md "AWS"; docs/design.md "AWS" for endpoints and partitions): the region,
+ * (docs/reference.md "AWS credentials, region and endpoints"; docs/design.md "The
+ * credential chain and the environment", "ECR GetAuthorizationToken" for endpoints): the region,
  * endpoints and their overrides, the trust anchors' files, and which credential source
  * the chain will use. Checks only, no network but the name lookups of
  * AWS_CONTAINER_CREDENTIALS_FULL_URI; no secret is copied in here.

@@ -143,7 +143,7 @@ int aws_parse_credentials_json(const char *body, size_t len, struct aws_credenti
 		snprintf(err, errlen, "credentials answer is not a JSON object");
 		goto out;
 	}
-	/* IMDS says "Code":"Success" (PROTOCOLS.md 5); any other code is a failure. */
+	/* IMDS says "Code":"Success" (docs/design.md "IMDSv2"); any other code is a failure. */
 	v = json_string(doc, "Code");
 	if (v && strcmp(v, "Success") != 0) {
 		char code[AWS_MAX_ERROR_TYPE];

@@ -1,5 +1,6 @@
 /*
- * awsparse: the pure readers of AWS answers (docs/design.md "AWS"): STS XML, the
+ * awsparse: the pure readers of AWS answers (docs/design.md "STS
+ * AssumeRoleWithWebIdentity (IRSA)", "IMDSv2", "ECR GetAuthorizationToken"): STS XML, the
  * credentials JSON of container endpoints and IMDS, AWS JSON 1.1 errors, and how an error
  * is classified. No I/O and no state, so the fuzzers link them alone (tests/fuzz/).
  */

@@ -1,5 +1,6 @@
 /*
- * config: SPEC.md "Command line". Three steps, all before anything touches the network:
+ * config: docs/reference.md "Command line". Three steps, all before anything touches the
+ * network:
  * 1. argv is scanned into one raw string per option (last occurrence wins);
  * 2. options not given as flags take their environment variable, then the
  *    k8s-ecr-login-renew alias, then the default;
@@ -45,7 +46,7 @@ struct option_spec {
 	const char *help;
 };
 
-/* The table of SPEC.md "Command line", in its order. */
+/* The table of docs/reference.md "Command line", in its order. */
 static const struct option_spec options[OPT_COUNT] = {
 	[OPT_REGISTRIES] = { "--registries", "H1,H2", "ECR_REGISTRIES", "DOCKER_REGISTRIES", NULL,
 		"the caller's registry in the default region", "ECR registry hosts, one token per region" },

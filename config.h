@@ -1,6 +1,6 @@
 /*
- * config: every option of SPEC.md "Command line", from flags then environment variables
- * (a flag beats its variable; k8s-ecr-login-renew aliases read when the primary variable
+ * config: every option of docs/reference.md "Command line", from flags then environment
+ * variables (a flag beats its variable; k8s-ecr-login-renew aliases read when the primary variable
  * is unset), validated before anything touches the network.
  */
 #ifndef CONFIG_H

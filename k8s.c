@@ -3,7 +3,7 @@
  *
  * Kubernetes references: accessing the API from a pod (kubernetes/website content/en/docs/
  * tasks/run-application/access-api-from-pod.md), bound ServiceAccount tokens (their file
- * is rotated by kubelet: docs/design.md "Kubernetes"), Status (kubernetes/apimachinery
+ * is rotated by kubelet: docs/design.md "The Kubernetes API from a pod"), Status (kubernetes/apimachinery
  * pkg/apis/meta/v1/types.go), client-go rest/request.go for the retry of 429 and 5xx.
  */
 #include "k8s.h"
@@ -465,7 +465,7 @@ static enum step after_transport_error(struct k8s_conn *w, int rc, int attempt, 
 }
 
 /* A 401: bound tokens rotate, so the file is re-read and the call tried once more
- * (docs/design.md "Kubernetes"); a second 401 fails. */
+ * (docs/design.md "The Kubernetes API from a pod"); a second 401 fails. */
 static enum step after_unauthorized(struct k8s_conn *w, int *reauthorised, struct k8s_reply *r)
 {
 	struct k8s_client *c = w->client;

@@ -1,8 +1,8 @@
 /*
- * ecr-refresh: one run (SPEC.md). Configuration is read and checked in full before
+ * ecr-refresh: one run (docs/reference.md). Configuration is read and checked in full before
  * anything is contacted; then AWS credentials, one ECR token per region, the
  * .dockerconfigjson, and either the Kubernetes phase (apply_run) or, with --output, the
- * Secret manifests on stdout. Exit codes are SPEC.md "Logs and exit codes"; only this
+ * Secret manifests on stdout. Exit codes are docs/reference.md "Exit codes"; only this
  * file exits.
  */
 #include <errno.h>
@@ -132,7 +132,8 @@ static int output_targets(struct run *r)
 
 /* ---- AWS ------------------------------------------------------------------------- */
 
-/* No --registries: the caller's default registry in the default region (SPEC.md), named
+/* No --registries: the caller's default registry in the default region (docs/reference.md
+ * "Command line"), named
  * by the proxyEndpoint of the token fetched there. */
 static int default_registry(struct run *r)
 {

@@ -1,5 +1,5 @@
 /*
- * secret: the kubernetes.io/dockerconfigjson Secret this tool writes (SPEC.md "Secret
+ * secret: the kubernetes.io/dockerconfigjson Secret this tool writes (docs/reference.md "The
  * payload", "Kubernetes"), as one JSON object used both as the server-side apply body and
  * for --output json|yaml.
  */

@@ -1,6 +1,6 @@
 """A real Kubernetes API server for tests: kube-apiserver v1.20.2 + etcd 3.4 on loopback,
 RBAC on, TLS from a CA of its own (tests/pki.py), ServiceAccount tokens from the
-TokenRequest API. See /work/shared/k8s/README.md (../shared/k8s/README.md from the repo).
+TokenRequest API (docs/design.md "The Kubernetes API from a pod").
 
     cluster = Cluster(tmpdir); cluster.start()
     ns = cluster.unique_namespace("apply")

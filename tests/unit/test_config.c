@@ -18,7 +18,7 @@ static const char *const variables[] = {
 	"DOCKER_SECRET_NAME", "PATCH_SERVICE_ACCOUNTS", "FORCE_CONFLICTS", "DRY_RUN", "CONCURRENCY",
 	"REQUEST_TIMEOUT", "RUN_DEADLINE", "KUBERNETES_API_SERVER", "SERVICEACCOUNT_DIR",
 	"FIELD_MANAGER", "LOG_FORMAT", "LOG_LEVEL",
-	/* planned options (SPEC.md "Other registries"): must have no effect */
+	/* planned options (not in docs/reference.md yet): must have no effect */
 	"ECR_PUBLIC", "GCR_REGISTRIES", "EXTRA_DOCKERCONFIG_FILES", "GCR_AUTH",
 	NULL
 };
@@ -376,12 +376,12 @@ static const struct bad_row bad_rows[] = {
 	{ { "--secret-name", "--force" }, {0}, "--secret-name: missing value (--secret-name N)" },
 	{ { "--output" }, {0}, "--output: missing value (--output json|yaml)" },
 	{ { "--bogus", "--help" }, {0}, "unknown option \"--bogus\": see --help" },
-	/* SPEC.md's planned options do not exist yet */
+	/* the planned options do not exist yet */
 	{ { "--ecr-public" }, {0}, "unknown option \"--ecr-public\": see --help" },
 	{ { "--extra-dockerconfig", "f" }, {0}, "unknown option \"--extra-dockerconfig\": see --help" },
 	{ { "--gcr-registries=gcr.io" }, {0}, "unknown option \"--gcr-registries=gcr.io\": see --help" },
 	{ { "--gcr-auth", "json-key" }, {0}, "unknown option \"--gcr-auth\": see --help" },
-	/* first error wins, in SPEC.md's order */
+	/* first error wins, in docs/reference.md's order */
 	{ { "--concurrency", "0", "--secret-name", "X" }, {0},
 	  "--secret-name \"X\": not a valid Secret name (DNS-1123 subdomain, at most 253)" },
 };
