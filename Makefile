@@ -151,7 +151,7 @@ $(TOOLCHAIN): scripts/musl-cross.sh
 	scripts/musl-cross.sh $(ARCH) $(B)/toolchain
 endif
 
-# The arm64 product and static unit tests in $(B)/arm64, for tests/test_arm64.py (which runs
+# The arm64 product and static unit tests in $(B)/arm64, for tests/e2e/test_arm64.py (which runs
 # them under qemu-aarch64-static). B is passed on: a sub-make inherits the caller's B=.
 ifeq ($(ARCH),arm64)
 arm64: all unit

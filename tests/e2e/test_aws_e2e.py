@@ -1,4 +1,4 @@
-"""End to end: the built binary against the local AWS stand-in (tests/awsstub.py), with
+"""End to end: the built binary against the local AWS stand-in (tests/standins/awsstub.py), with
 --output so no cluster is needed. Every credential source, one token per region, retries,
 refusals, proxies and configuration errors; and in every test, no secret the stub knows
 (nor one planted in the environment) reaches stderr or stdout in the clear.

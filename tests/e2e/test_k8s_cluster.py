@@ -1,5 +1,5 @@
 """Self-tests of the Kubernetes test harness: the real apiserver, the product's RBAC as
-tests/k8s_cluster.py defines it, ServiceAccount tokens, and the fault proxy. Plain Python
+tests/standins/k8s_cluster.py defines it, ServiceAccount tokens, and the fault proxy. Plain Python
 HTTP only (the product's client is tested elsewhere, against this harness)."""
 import base64
 import http.client

@@ -1,6 +1,6 @@
 """End to end: the Kubernetes phase of build/ecr-refresh against a real kube-apiserver
-v1.20.2 (tests/k8s_cluster.py), under the least-privilege RBAC the product ships, with the
-AWS stand-in (tests/awsstub.py) handing out the ECR tokens.
+v1.20.2 (tests/standins/k8s_cluster.py), under the least-privilege RBAC the product ships, with the
+AWS stand-in (tests/standins/awsstub.py) handing out the ECR tokens.
 
 Where a test needs the same payload twice (to see `unchanged`), it runs the driver
 build/tools/k8sapply, which calls k8s_run with a fixed .dockerconfigjson.

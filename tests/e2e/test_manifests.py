@@ -1,12 +1,12 @@
 """The manifests we ship (cronjob.yaml, deploy/kustomize/) against the real kube-apiserver
-v1.20.2 of tests/k8s_cluster.py, and against the RBAC the end-to-end tests run under.
+v1.20.2 of tests/standins/k8s_cluster.py, and against the RBAC the end-to-end tests run under.
 
 - Every object is server-side applied with dryRun=All (the apiserver validates it with
   defaults and admission, and persists nothing). v1.20 serves CronJob only as
   batch/v1beta1, so the CronJob is checked that way, and its jobTemplate as a batch/v1 Job:
   exactly what `kubectl create job --from=cronjob/ecr-refresh` makes of it.
-- The RBAC rules equal identity_manifests() of tests/k8s_cluster.py, which
-  tests/test_k8s_e2e.py runs the binary under: that equality is what makes "the e2e tests
+- The RBAC rules equal identity_manifests() of tests/standins/k8s_cluster.py, which
+  tests/e2e/test_k8s_e2e.py runs the binary under: that equality is what makes "the e2e tests
   pass" mean "the product works under the shipped RBAC". No rule may delete, list or watch
   secrets, or use "*".
 - cronjob.yaml is checked as it is and with every optional setting enabled ("# " lines
@@ -569,9 +569,9 @@ def test_shipped_rbac_grants_exactly_what_the_tool_needs(k8s_cluster):
 
 
 def test_e2e_tests_run_under_identity_manifests_only():
-    """tests/test_k8s_e2e.py gets its RBAC from setup_identity() (identity_manifests()) and
+    """tests/e2e/test_k8s_e2e.py gets its RBAC from setup_identity() (identity_manifests()) and
     nowhere else, so the equality checked above covers what it ran under."""
-    source = read(os.path.join(ROOT, "tests", "test_k8s_e2e.py"))
+    source = read(os.path.join(ROOT, "tests", "e2e", "test_k8s_e2e.py"))
     assert "setup_identity(" in source
     for marker in ("rbac.authorization.k8s.io", '"Role"', '"ClusterRole"', "rolebindings", "clusterroles"):
         assert marker not in source, marker

@@ -1,5 +1,5 @@
 """A real Kubernetes API server for tests: kube-apiserver v1.20.2 + etcd 3.4 on loopback,
-RBAC on, TLS from a CA of its own (tests/pki.py), ServiceAccount tokens from the
+RBAC on, TLS from a CA of its own (tests/standins/pki.py), ServiceAccount tokens from the
 TokenRequest API (docs/design.md "The Kubernetes API from a pod").
 
     cluster = Cluster(tmpdir); cluster.start()
@@ -41,7 +41,7 @@ import urllib.parse
 
 import pki
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 APISERVER_XZ = os.path.join(os.path.dirname(ROOT), "shared", "k8s", "kube-apiserver-v1.20.2-linux-amd64.xz")
 APISERVER_SHA256 = "301d0dfceb12dbf0c954264f7633be205957aedfd0e2d3a2138e1a91936d987d"
 APISERVER_DIR = os.path.join(ROOT, "build", "k8s")
@@ -399,7 +399,7 @@ class Cluster:
 
     def serving_cert_for(self, name):
         """(cert, key) from the cluster CA with the apiserver's SANs, made once per name:
-        for servers that stand in front of the apiserver (tests/faultproxy.py)."""
+        for servers that stand in front of the apiserver (tests/standins/faultproxy.py)."""
         if name not in self._serving:
             self._serving[name] = self.ca.issue(name, dns=SERVING_DNS, ips=SERVING_IPS)
         return self._serving[name]

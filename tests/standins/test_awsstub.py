@@ -1,4 +1,4 @@
-"""Self-tests of the AWS stand-in (tests/awsstub.py): real botocore clients and providers
+"""Self-tests of the AWS stand-in (tests/standins/awsstub.py): real botocore clients and providers
 succeed against it, and what botocore would never send (wrong key, tampered header or body,
 unsigned token, wrong scope, stale date) is refused with the code AWS answers. Its SigV4
 verifier also agrees with the AWS test-suite vectors and with an independent signer written
@@ -30,7 +30,7 @@ import awsstub
 from conftest import ROOT
 
 # The AWS SigV4 test suite: $SIGV4_TEST_SUITE, else beside the repository (as the
-# apiserver is found, tests/k8s_cluster.py).
+# apiserver is found, tests/standins/k8s_cluster.py).
 SUITE = os.environ.get("SIGV4_TEST_SUITE") or os.path.join(os.path.dirname(ROOT), "shared", "sigv4-test-suite")
 EXAMPLE_SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 EXAMPLE_TOKEN = ("AQoDYXdzEPT//////////wEXAMPLEtc764bNrC9SAPBSM22wDOk4x4HIZ8j4FZTwdQWLWsKWHGBuFqwAe"

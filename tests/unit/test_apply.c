@@ -2,7 +2,7 @@
  * test_apply: the Kubernetes phase without a cluster: what apply_preflight refuses before
  * anything is contacted, and the exit codes of apply_run when the configuration is found
  * wanting only now (2) or the API server never answers (4, every namespace reported).
- * Applies against a real kube-apiserver are tests/test_k8s_e2e.py.
+ * Applies against a real kube-apiserver are tests/e2e/test_k8s_e2e.py.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>

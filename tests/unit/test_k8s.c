@@ -4,7 +4,7 @@
  * regular file), what k8s_client_open makes of the token and ca.crt (the exit codes), and
  * a call to a port that refuses connections: retried until the deadline, then failed as a
  * connectivity failure that stops the other requests, the token never in the reason. The
- * calls against a real kube-apiserver are tests/test_k8s_e2e.py.
+ * calls against a real kube-apiserver are tests/e2e/test_k8s_e2e.py.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>

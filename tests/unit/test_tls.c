@@ -4,7 +4,7 @@
  * of real certificates (the fuzz seeds, made with openssl: tests/fuzz/corpus/fuzz_tls_cert/)
  * and of certificates built here byte by byte for the cases openssl will not make:
  * truncated, lying lengths, an IPv6 SAN, UTCTime's century rule, a critical flag. The
- * handshake itself is tested end to end against real servers (tests/test_tls.py).
+ * handshake itself is tested end to end against real servers (tests/e2e/test_tls.py).
  */
 #include <stdio.h>
 #include <stdlib.h>
