@@ -4,17 +4,15 @@
  * wanting only now (2) or the API server never answers (4, every namespace reported).
  * Applies against a real kube-apiserver are tests/e2e/test_k8s_e2e.py.
  */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include "apply.h"
 #include "exitcode.h"
 #include "k8sdir.h"
 #include "log.h"
 #include "net.h"
+#include "ports.h"
 #include "unit.h"
 
 static void test_preflight(void)
@@ -62,23 +60,17 @@ static int run_with(const char *args, int64_t deadline_ms)
 
 static void test_run_exit_codes(void)
 {
-	struct sockaddr_in addr;
-	socklen_t len = sizeof addr;
 	char args[160];
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	int fd;
+	unsigned port = refusing_port(&fd);
 
 	/* no namespace file and no --namespaces: configuration, found before the network */
 	CHECK_EQ_INT(run_with("--api-server http://127.0.0.1:8001", net_deadline_in(5000)), EXIT_CONFIG);
 	CHECK_EQ_INT(run_with("--api-server https://127.0.0.1:8001 --namespaces a", net_deadline_in(5000)),
 	             EXIT_KUBERNETES);   /* https without ca.crt: untrusted */
 
-	memset(&addr, 0, sizeof addr);
-	addr.sin_family = AF_INET;
-	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	CHECK_EQ_INT(bind(fd, (struct sockaddr *)&addr, sizeof addr), 0);
-	CHECK_EQ_INT(getsockname(fd, (struct sockaddr *)&addr, &len), 0);
-	snprintf(args, sizeof args, "--api-server http://127.0.0.1:%u --namespaces a,b,c --timeout 1",
-	         (unsigned)ntohs(addr.sin_port));
+	CHECK(port != 0);
+	snprintf(args, sizeof args, "--api-server http://127.0.0.1:%u --namespaces a,b,c --timeout 1", port);
 	/* nothing answers: exit 4, not 1 (no namespace was written) */
 	CHECK_EQ_INT(run_with(args, net_deadline_in(1500)), EXIT_KUBERNETES);
 	close(fd);

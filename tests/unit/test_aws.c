@@ -1,18 +1,16 @@
 /* aws: the signed JSON call without an AWS to talk to: an endpoint that does not exist is
  * a configuration error, and one that refuses connections is retried within the deadline
  * and then named in the message with the operation and region. */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "aws.h"
 #include "awsvars.h"
 #include "log.h"
 #include "net.h"
+#include "ports.h"
 #include "unit.h"
 
 static const struct aws_json_call token_call = {
@@ -43,23 +41,16 @@ static void test_no_such_endpoint(void)
 static void test_refused_until_deadline(void)
 {
 	struct aws_client *c = calloc(1, sizeof *c);
-	struct sockaddr_in addr;
-	socklen_t addr_len = sizeof addr;
 	const char *body = NULL;
 	size_t len = 0;
 	char spec[300], err[400], want[120];
 	int64_t start;
 	int fd;
+	unsigned port = refusing_port(&fd);
 
-	/* a port bound and never listening: every connect is refused */
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	memset(&addr, 0, sizeof addr);
-	addr.sin_family = AF_INET;
-	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	CHECK_EQ_INT(bind(fd, (struct sockaddr *)&addr, sizeof addr), 0);
-	CHECK_EQ_INT(getsockname(fd, (struct sockaddr *)&addr, &addr_len), 0);
+	CHECK(port != 0);
 	snprintf(spec, sizeof spec, "AWS_ACCESS_KEY_ID=AKIAEXAMPLE|AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI"
-	         "|AWS_ENDPOINT_URL_ECR=https://127.0.0.1:%u", (unsigned)ntohs(addr.sin_port));
+	         "|AWS_ENDPOINT_URL_ECR=https://127.0.0.1:%u", port);
 	set_env(spec);
 	start = net_now_ms();
 	CHECK_EQ_INT(aws_client_init(c, NULL, 1, net_deadline_in(1500), err, sizeof err), 0);

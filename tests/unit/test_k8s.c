@@ -6,17 +6,15 @@
  * connectivity failure that stops the other requests, the token never in the reason. The
  * calls against a real kube-apiserver are tests/e2e/test_k8s_e2e.py.
  */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include "exitcode.h"
 #include "k8s.h"
 #include "k8sdir.h"
 #include "log.h"
 #include "net.h"
+#include "ports.h"
 #include "unit.h"
 
 static void check_refused(const char *args, const char *want)
@@ -108,21 +106,15 @@ static void test_call_refused(void)
 	struct k8s_client *client = NULL;
 	struct k8s_conn *conn;
 	struct k8s_reply r;
-	struct sockaddr_in addr;
-	socklen_t len = sizeof addr;
 	struct config cfg;
 	char args[128], err[256];
 	unsigned requests = 0, retries = 0;
 	int64_t start;
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	int fd;
+	unsigned port = refusing_port(&fd);
 
-	/* bound, never listening: every connect is refused */
-	memset(&addr, 0, sizeof addr);
-	addr.sin_family = AF_INET;
-	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	CHECK_EQ_INT(bind(fd, (struct sockaddr *)&addr, sizeof addr), 0);
-	CHECK_EQ_INT(getsockname(fd, (struct sockaddr *)&addr, &len), 0);
-	snprintf(args, sizeof args, "--api-server http://127.0.0.1:%u --timeout 1", (unsigned)ntohs(addr.sin_port));
+	CHECK(port != 0);
+	snprintf(args, sizeof args, "--api-server http://127.0.0.1:%u --timeout 1", port);
 	CHECK_EQ_INT(parse_args(&cfg, args, err, sizeof err), CONFIG_OK);
 	sa_file("token", "secret-bearer-token");
 	start = net_now_ms();
