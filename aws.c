@@ -36,7 +36,8 @@ enum step {
 /* The endpoint, its URL and Host, and the message prefix. Returns 0 or AWS_ECONFIG. */
 static int settle_call(struct aws_client *c, const struct aws_json_call *call, struct signed_call *sc)
 {
-	const char *service = call->service == AWS_SERVICE_ECR ? "ECR" : "STS";
+	const char *service = call->service == AWS_SERVICE_ECR ? "ECR"
+		: call->service == AWS_SERVICE_ECR_PUBLIC ? "ECR Public" : "STS";
 	char uerr[160];
 
 	memset(sc, 0, sizeof *sc);

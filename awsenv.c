@@ -95,12 +95,13 @@ int aws_endpoint_for(const struct aws_settings *s, enum aws_service svc, const c
                      struct aws_endpoint *out, char *err, size_t errlen)
 {
 	const struct partition *part;
-	const char *override = svc == AWS_SERVICE_ECR ? s->endpoint_url_ecr : s->endpoint_url_sts;
+	const char *override = svc == AWS_SERVICE_ECR ? s->endpoint_url_ecr
+		: svc == AWS_SERVICE_ECR_PUBLIC ? s->endpoint_url_ecr_public : s->endpoint_url_sts;
 	const char *dns;
 	int n;
 
 	memset(out, 0, sizeof *out);
-	out->signing_name = svc == AWS_SERVICE_ECR ? "ecr" : "sts";
+	out->signing_name = svc == AWS_SERVICE_ECR ? "ecr" : svc == AWS_SERVICE_ECR_PUBLIC ? "ecr-public" : "sts";
 	if (!aws_valid_region(region)) {
 		snprintf(err, errlen, "\"%.64s\" is not an AWS region name", region);
 		return AWS_ECONFIG;
@@ -134,6 +135,12 @@ int aws_endpoint_for(const struct aws_settings *s, enum aws_service svc, const c
 		 */
 		n = snprintf(out->url, sizeof out->url, "https://%s.%s.%s/",
 		             s->use_fips ? "ecr-fips" : s->use_dualstack ? "ecr" : "api.ecr", region, dns);
+	} else if (svc == AWS_SERVICE_ECR_PUBLIC) {
+		/* botocore's ecr-public rule set: api.ecr-public[-fips].{r}.amazonaws.com, dual-stack
+		 * ecr-public.{r}.api.aws and api.ecr-public-fips.{r}.api.aws. */
+		n = snprintf(out->url, sizeof out->url, "https://%s.%s.%s/",
+		             s->use_fips ? "api.ecr-public-fips" : s->use_dualstack ? "ecr-public" : "api.ecr-public",
+		             region, dns);
 	} else if (s->sts_legacy && !s->use_fips && !s->use_dualstack && strcmp(part->name, "aws") == 0
 	           && sts_legacy_region(region)) {
 		/* The global endpoint signs for us-east-1. */
@@ -370,15 +377,19 @@ int aws_settings_from_env(struct aws_settings *s, char *err, size_t errlen)
 	if ((rc = read_endpoint_url("AWS_ENDPOINT_URL_ECR", "AWS_ENDPOINT_URL", s->endpoint_url_ecr,
 	                            sizeof s->endpoint_url_ecr, err, errlen)) != 0
 	    || (rc = read_endpoint_url("AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL", s->endpoint_url_sts,
-	                               sizeof s->endpoint_url_sts, err, errlen)) != 0)
+	                               sizeof s->endpoint_url_sts, err, errlen)) != 0
+	    || (rc = read_endpoint_url("AWS_ENDPOINT_URL_ECR_PUBLIC", "AWS_ENDPOINT_URL", s->endpoint_url_ecr_public,
+	                               sizeof s->endpoint_url_ecr_public, err, errlen)) != 0)
 		return rc;
 	/* The endpoint rule sets refuse both combinations: "Invalid Configuration: FIPS and
 	 * custom endpoint are not supported" (and the same for dual-stack). */
-	if ((s->use_fips || s->use_dualstack) && (s->endpoint_url_ecr[0] || s->endpoint_url_sts[0])) {
+	if ((s->use_fips || s->use_dualstack)
+	    && (s->endpoint_url_ecr[0] || s->endpoint_url_sts[0] || s->endpoint_url_ecr_public[0])) {
 		snprintf(err, errlen, "%s cannot be combined with a custom endpoint (%s)",
 		         s->use_fips ? "AWS_USE_FIPS_ENDPOINT" : "AWS_USE_DUALSTACK_ENDPOINT",
 		         aws_env("AWS_ENDPOINT_URL_ECR") ? "AWS_ENDPOINT_URL_ECR"
-		         : aws_env("AWS_ENDPOINT_URL_STS") ? "AWS_ENDPOINT_URL_STS" : "AWS_ENDPOINT_URL");
+		         : aws_env("AWS_ENDPOINT_URL_STS") ? "AWS_ENDPOINT_URL_STS"
+		         : aws_env("AWS_ENDPOINT_URL_ECR_PUBLIC") ? "AWS_ENDPOINT_URL_ECR_PUBLIC" : "AWS_ENDPOINT_URL");
 		return AWS_ECONFIG;
 	}
 	if ((rc = read_path("AWS_CA_BUNDLE", s->ca_bundle, sizeof s->ca_bundle, err, errlen)) != 0

@@ -24,7 +24,7 @@ enum aws_source {
 	AWS_SOURCE_IMDS,
 };
 
-enum aws_service { AWS_SERVICE_ECR, AWS_SERVICE_STS };
+enum aws_service { AWS_SERVICE_ECR, AWS_SERVICE_STS, AWS_SERVICE_ECR_PUBLIC };
 
 /* What the environment configures; no secret is copied in here. */
 struct aws_settings {
@@ -33,6 +33,7 @@ struct aws_settings {
 	int use_dualstack;                   /* AWS_USE_DUALSTACK_ENDPOINT=true */
 	int sts_legacy;                      /* AWS_STS_REGIONAL_ENDPOINTS=legacy */
 	char endpoint_url_ecr[HTTP_MAX_URL]; /* AWS_ENDPOINT_URL_ECR, else AWS_ENDPOINT_URL */
+	char endpoint_url_ecr_public[HTTP_MAX_URL]; /* AWS_ENDPOINT_URL_ECR_PUBLIC, else AWS_ENDPOINT_URL */
 	char endpoint_url_sts[HTTP_MAX_URL]; /* AWS_ENDPOINT_URL_STS, else AWS_ENDPOINT_URL */
 	char ca_bundle[1024];                /* AWS_CA_BUNDLE */
 	char ssl_cert_file[1024];            /* SSL_CERT_FILE */
@@ -58,7 +59,7 @@ int aws_settings_from_env(struct aws_settings *settings, char *err, size_t errle
 struct aws_endpoint {
 	char url[HTTP_MAX_URL];              /* where POST / goes, e.g. https://api.ecr.eu-west-1.amazonaws.com/ */
 	char signing_region[AWS_MAX_REGION];
-	const char *signing_name;            /* "ecr", "sts" */
+	const char *signing_name;            /* "ecr", "sts", "ecr-public" */
 };
 
 /* The endpoint of svc in region under settings (partition, FIPS, dual-stack, STS legacy,

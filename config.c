@@ -33,6 +33,10 @@ enum option_id {
 	OPT_FIELD_MANAGER,
 	OPT_LOG_FORMAT,
 	OPT_LOG_LEVEL,
+	OPT_ECR_PUBLIC,
+	OPT_EXTRA_DOCKERCONFIG,
+	OPT_GCR_REGISTRIES,
+	OPT_GCR_AUTH,
 	OPT_COUNT
 };
 
@@ -82,6 +86,16 @@ static const struct option_spec options[OPT_COUNT] = {
 		"log lines on stderr" },
 	[OPT_LOG_LEVEL] = { "--log-level", "L", "LOG_LEVEL", NULL, "info", NULL,
 		"debug, info, warn or error" },
+	/* SPEC.md "Other registries in the same Secret". */
+	[OPT_ECR_PUBLIC] = { "--ecr-public", NULL, "ECR_PUBLIC", NULL, "false", "off",
+		"add public.ecr.aws with an ECR Public token" },
+	[OPT_EXTRA_DOCKERCONFIG] = { "--extra-dockerconfig", "F1,F2", "EXTRA_DOCKERCONFIG_FILES", NULL, NULL,
+		"none", "merge the auths of these .dockerconfigjson / config.json files" },
+	[OPT_GCR_REGISTRIES] = { "--gcr-registries", "H1,H2", "GCR_REGISTRIES", NULL, NULL, "none",
+		"Google registries (gcr.io, *.gcr.io, REGION-docker.pkg.dev)" },
+	[OPT_GCR_AUTH] = { "--gcr-auth", "json-key|access-token", "GCR_AUTH", NULL, NULL,
+		"json-key with GOOGLE_APPLICATION_CREDENTIALS, else the metadata server",
+		"what the Google entries carry: the key, or a 1-hour access token" },
 };
 
 #define NAMESPACE_GLOB_MAX 253   /* no namespace name is longer than 63; keeps matching bounded */
@@ -613,7 +627,7 @@ static int is_list_blank(int c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
 }
 
-enum list_kind { LIST_REGISTRIES, LIST_NAMESPACES, LIST_SERVICE_ACCOUNTS };
+enum list_kind { LIST_REGISTRIES, LIST_NAMESPACES, LIST_SERVICE_ACCOUNTS, LIST_FILES };
 
 static int parse_list(struct config_list *list, enum list_kind kind, const char *value, const char *name,
 		      char *err, size_t errlen)
@@ -639,8 +653,9 @@ static int parse_list(struct config_list *list, enum list_kind kind, const char 
 		if (start == end) {
 			/* A registry list is the product's core input: "a,,b" is likelier a
 			 * template gone wrong than something to quietly repair. */
-			if (kind == LIST_REGISTRIES)
-				return fail_value(err, errlen, name, value, 1, "empty registry in the list");
+			if (kind == LIST_REGISTRIES || kind == LIST_FILES)
+				return fail_value(err, errlen, name, value, 1,
+						  kind == LIST_FILES ? "empty file name in the list" : "empty registry in the list");
 		} else {
 			item = malloc((size_t)(end - start) + 1);
 			if (item == NULL)
@@ -765,6 +780,7 @@ static int apply_option(struct config *cfg, enum option_id id, const char *value
 	static const char *const outputs[] = { "json", "yaml", NULL };
 	static const char *const formats[] = { "json", "text", NULL };
 	static const char *const levels[] = { "debug", "info", "warn", "error", NULL };
+	static const char *const gcr_auths[] = { "json-key", "access-token", NULL };
 	char selector_err[256];
 	int i;
 
@@ -828,6 +844,17 @@ static int apply_option(struct config *cfg, enum option_id id, const char *value
 			return fail_value(err, errlen, name, value, 1, "must be debug, info, warn or error");
 		cfg->log_level = (enum log_level)i;
 		return CONFIG_OK;
+	case OPT_ECR_PUBLIC:
+		return parse_bool(&cfg->ecr_public, value, name, err, errlen);
+	case OPT_EXTRA_DOCKERCONFIG:
+		return parse_list(&cfg->extra_dockerconfig, LIST_FILES, value, name, err, errlen);
+	case OPT_GCR_REGISTRIES:
+		return parse_list(&cfg->gcr_registries, LIST_REGISTRIES, value, name, err, errlen);
+	case OPT_GCR_AUTH:
+		if ((i = parse_choice(value, gcr_auths)) < 0)
+			return fail_value(err, errlen, name, value, 1, "must be json-key or access-token");
+		cfg->gcr_auth = i == 0 ? CONFIG_GCR_JSON_KEY : CONFIG_GCR_ACCESS_TOKEN;
+		return CONFIG_OK;
 	case OPT_COUNT:
 		break;
 	}
@@ -840,7 +867,8 @@ static void print_usage(FILE *out)
 {
 	fputs("usage: ecr-refresh [options]\n"
 	      "\n"
-	      "Fetches Amazon ECR authorization tokens and server-side-applies them as a\n"
+	      "Fetches Amazon ECR authorization tokens (and ECR Public, Google and static\n"
+	      "registry credentials) and server-side-applies them as one\n"
 	      "kubernetes.io/dockerconfigjson Secret into Kubernetes namespaces.\n"
 	      "Every option has an environment variable; a flag beats its variable.\n"
 	      "Lists are comma-separated.\n"
@@ -870,7 +898,7 @@ static void print_usage(FILE *out)
 	      "  --version                  the version\n"
 	      "\n"
 	      "Exit codes: 0 done, 1 some namespaces failed, 2 usage or configuration error,\n"
-	      "3 no AWS credentials or token, 4 Kubernetes unreachable or unauthorised.\n", out);
+	      "3 no AWS or Google credentials or token, 4 Kubernetes unreachable or unauthorised.\n", out);
 }
 
 static int find_option(const char *arg, size_t len)
@@ -996,6 +1024,8 @@ void config_free(struct config *cfg)
 	free_list(&cfg->namespaces);
 	free_list(&cfg->exclude_namespaces);
 	free_list(&cfg->service_accounts);
+	free_list(&cfg->extra_dockerconfig);
+	free_list(&cfg->gcr_registries);
 	free(cfg->namespace_selector);
 	free(cfg->secret_name);
 	free(cfg->api_server);

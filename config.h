@@ -12,6 +12,9 @@
 
 enum config_output { OUTPUT_NONE, OUTPUT_JSON, OUTPUT_YAML };
 
+/* --gcr-auth; unset: json-key with a key file, the metadata server without. */
+enum config_gcr_auth { CONFIG_GCR_DEFAULT, CONFIG_GCR_JSON_KEY, CONFIG_GCR_ACCESS_TOKEN };
+
 struct config_list {
 	char **items;            /* heap strings, blanks trimmed, empty items dropped */
 	size_t count;
@@ -35,6 +38,10 @@ struct config {
 	char *field_manager;                  /* default "ecr-refresh" */
 	enum log_format log_format;
 	enum log_level log_level;
+	int ecr_public;                       /* add public.ecr.aws */
+	struct config_list extra_dockerconfig;/* files whose auths are merged in */
+	struct config_list gcr_registries;    /* as given; checked by gcr_parse_host */
+	enum config_gcr_auth gcr_auth;
 };
 
 enum config_result {

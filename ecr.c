@@ -151,7 +151,8 @@ int ecr_parse_token_response(const char *body, size_t len, struct ecr_token *out
 
 	memset(out, 0, sizeof *out);
 	data = cJSON_GetObjectItemCaseSensitive(doc, "authorizationData");
-	entry = cJSON_IsArray(data) ? data->child : NULL;
+	/* ECR answers a list (one entry per registryId asked for); ECR Public one object. */
+	entry = cJSON_IsArray(data) ? data->child : data;
 	if (!cJSON_IsObject(entry)) {
 		snprintf(err, errlen, "GetAuthorizationToken answer has no authorizationData");
 		goto out;
@@ -233,6 +234,32 @@ out:
 	return rc;
 }
 
+static int get_token(struct aws_client *aws, const struct aws_json_call *call, struct ecr_token *out,
+                     char *err, size_t errlen)
+{
+	const char *body, *service = call->service == AWS_SERVICE_ECR ? "ECR" : "ECR Public";
+	size_t body_len;
+	char perr[200];
+	int rc;
+
+	rc = aws_json_call(aws, call, &body, &body_len);
+	if (rc != 0) {
+		snprintf(err, errlen, "%s", aws->err);
+		return rc;
+	}
+	rc = ecr_parse_token_response(body, body_len, out, perr, sizeof perr);
+	/* The answer holds the password; the buffer lives on for the next region's call. */
+	explicit_bzero((char *)body, body_len);
+	if (rc != 0) {
+		snprintf(err, errlen, "%s GetAuthorizationToken in %s: %s", service, call->region, perr);
+		return rc;
+	}
+	memcpy(out->region, call->region, strlen(call->region) + 1);
+	log_register_secret(out->password);
+	log_register_secret(out->auth);
+	return 0;
+}
+
 int ecr_get_token(struct aws_client *aws, const char *region, struct ecr_token *out,
                   char *err, size_t errlen)
 {
@@ -245,27 +272,21 @@ int ecr_get_token(struct aws_client *aws, const char *region, struct ecr_token *
 		.target = "AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken",
 		.body = "{}",
 	};
-	const char *body;
-	size_t body_len;
-	char perr[200];
-	int rc;
+	return get_token(aws, &call, out, err, errlen);
+}
 
-	rc = aws_json_call(aws, &call, &body, &body_len);
-	if (rc != 0) {
-		snprintf(err, errlen, "%s", aws->err);
-		return rc;
-	}
-	rc = ecr_parse_token_response(body, body_len, out, perr, sizeof perr);
-	/* The answer holds the password; the buffer lives on for the next region's call. */
-	explicit_bzero((char *)body, body_len);
-	if (rc != 0) {
-		snprintf(err, errlen, "ECR GetAuthorizationToken in %s: %s", region, perr);
-		return rc;
-	}
-	memcpy(out->region, region, strlen(region) + 1);
-	log_register_secret(out->password);
-	log_register_secret(out->auth);
-	return 0;
+int ecr_public_get_token(struct aws_client *aws, struct ecr_token *out, char *err, size_t errlen)
+{
+	/* botocore's ecr-public model: targetPrefix SpencerFrontendService, signingName
+	 * ecr-public, JSON 1.1; authorizationData is one object. */
+	const struct aws_json_call call = {
+		.service = AWS_SERVICE_ECR_PUBLIC,
+		.region = ECR_PUBLIC_REGION,
+		.operation = "GetAuthorizationToken",
+		.target = "SpencerFrontendService.GetAuthorizationToken",
+		.body = "{}",
+	};
+	return get_token(aws, &call, out, err, errlen);
 }
 
 void ecr_tokens_free(struct ecr_token *tokens, size_t count)
@@ -315,50 +336,23 @@ int ecr_get_tokens(struct aws_client *aws, const struct ecr_registry *regs, size
 	return 0;
 }
 
-double ecr_earliest_expiry(const struct ecr_token *tokens, size_t count)
+/* ---- dockerconfig entries (docs/design.md "How the kubelet reads the Secret") ------- */
+
+int ecr_entries(const struct ecr_registry *regs, size_t count, const struct ecr_token *tokens,
+                size_t token_count, struct secret_entries *out)
 {
-	double earliest = 0;
 	size_t i;
 
-	for (i = 0; i < count; i++)
-		if (i == 0 || tokens[i].expires_at < earliest)
-			earliest = tokens[i].expires_at;
-	return earliest;
-}
-
-/* ---- the dockerconfig payload (docs/design.md "How the kubelet reads the Secret") -- */
-
-static int add_auth(cJSON *auths, const char *host, const struct ecr_token *token)
-{
-	cJSON *entry = cJSON_AddObjectToObject(auths, host);
-
-	return entry && cJSON_AddStringToObject(entry, "username", token->username)
-		&& cJSON_AddStringToObject(entry, "password", token->password)
-		&& cJSON_AddStringToObject(entry, "auth", token->auth) ? 0 : -1;
-}
-
-char *ecr_dockerconfigjson(const struct ecr_registry *regs, size_t count,
-                           const struct ecr_token *tokens, size_t token_count)
-{
-	cJSON *doc = cJSON_CreateObject(), *auths;
-	char *json = NULL;
-	size_t i;
-
-	if (!doc || !(auths = cJSON_AddObjectToObject(doc, "auths")))
-		goto out;
 	for (i = 0; i < count; i++) {
 		const struct ecr_token *token = token_for(tokens, token_count, regs[i].region);
-		if (!token || !token->password || !token->auth)
-			goto out;
+		if (!token || !token->password)
+			return -1;
 		/* The same host given twice (say with and without https://) is one key. */
-		if (cJSON_GetObjectItemCaseSensitive(auths, regs[i].host))
+		if (secret_entries_find(out, regs[i].host) >= 0)
 			continue;
-		if (add_auth(auths, regs[i].host, token) != 0)
-			goto out;
+		if (secret_entries_add(out, regs[i].host, token->username, token->password,
+		                       token->expires_at, "ECR") != 0)
+			return -1;
 	}
-	json = secret_print_json(doc, 0);
-out:
-	secret_wipe_tree(doc);
-	cJSON_Delete(doc);
-	return json;
+	return 0;
 }

@@ -1,8 +1,9 @@
 /*
  * ecr: Amazon ECR private registries: host names, GetAuthorizationToken (one call per
  * region, whatever the number of accounts: a token covers every registry the principal
- * can reach there), and the .dockerconfigjson built from the tokens (docs/reference.md "The
- * Secret"; docs/design.md "ECR GetAuthorizationToken", "How the kubelet reads the Secret").
+ * can reach there), and the dockerconfig entries built from the tokens (docs/reference.md
+ * "The Secret"; docs/design.md "ECR GetAuthorizationToken"). Also ECR Public: one token
+ * from us-east-1 for public.ecr.aws (docs/design.md "ECR Public GetAuthorizationToken").
  *
  * Passwords (and their "auth" forms) are heap strings registered with log_register_secret
  * and wiped by ecr_tokens_free; call log_forget_secrets() before freeing them.
@@ -13,6 +14,7 @@
 #include <stddef.h>
 
 #include "aws.h"
+#include "secret.h"
 
 #define ECR_MAX_HOST       253
 #define ECR_MAX_TOKEN_BODY 65536   /* base64 authorizationToken; real ones are ~3 KiB */
@@ -43,10 +45,10 @@ struct ecr_token {
 	char proxy_endpoint[256];         /* "https://ACCOUNT.dkr.ecr.REGION.amazonaws.com" or "" */
 };
 
-/* Reads a GetAuthorizationToken 200 answer (docs/design.md "ECR
- * GetAuthorizationToken"): the first authorizationData
- * entry, its token base64-decoded and split at the first ':'. Returns 0 or AWS_EPARSE with
- * err (never quoting the token). */
+/* Reads a GetAuthorizationToken 200 answer (docs/design.md "ECR GetAuthorizationToken",
+ * "ECR Public GetAuthorizationToken"): the first authorizationData entry (ECR: an array;
+ * ECR Public: one object), its token base64-decoded and split at the first ':'. Returns 0
+ * or AWS_EPARSE with err (never quoting the token). */
 int ecr_parse_token_response(const char *body, size_t len, struct ecr_token *out,
                              char *err, size_t errlen);
 
@@ -66,15 +68,21 @@ int ecr_get_tokens(struct aws_client *aws, const struct ecr_registry *regs, size
 
 void ecr_tokens_free(struct ecr_token *tokens, size_t count);
 
-/* The earliest expiry among tokens, for the Secret's annotation. */
-double ecr_earliest_expiry(const struct ecr_token *tokens, size_t count);
-
 /*
- * {"auths":{"HOST":{"username":"AWS","password":"PW","auth":"base64(AWS:PW)"}}}, one entry
- * per distinct host in the order given, PW from the token of that host's region. Returns a
- * heap string the caller wipes and frees, or NULL (no token for a region, out of memory).
+ * Appends one entry per distinct host in the order given (key = host, user "AWS", the
+ * password of that host's region, the token's expiry) to out. Returns 0, or -1 when a
+ * region has no token or memory ran out.
  */
-char *ecr_dockerconfigjson(const struct ecr_registry *regs, size_t count,
-                           const struct ecr_token *tokens, size_t token_count);
+int ecr_entries(const struct ecr_registry *regs, size_t count, const struct ecr_token *tokens,
+                size_t token_count, struct secret_entries *out);
+
+/* ---- ECR Public ----------------------------------------------------------------------- */
+
+#define ECR_PUBLIC_HOST   "public.ecr.aws"
+#define ECR_PUBLIC_REGION "us-east-1"   /* the one region ECR Public's API lives in */
+
+/* GetAuthorizationToken of ECR Public (SigV4 service "ecr-public", target
+ * SpencerFrontendService.GetAuthorizationToken) in us-east-1. As ecr_get_token. */
+int ecr_public_get_token(struct aws_client *aws, struct ecr_token *out, char *err, size_t errlen);
 
 #endif

@@ -1,9 +1,15 @@
 /*
  * ecr-refresh: one run (docs/reference.md). Configuration is read and checked in full before
- * anything is contacted; then AWS credentials, one ECR token per region, the
+ * anything is contacted (static dockerconfig files and the Google key included); then the
+ * registry entries (ECR: one token per region; ECR Public; Google; the static files'), the
  * .dockerconfigjson, and either the Kubernetes phase (apply_run) or, with --output, the
  * Secret manifests on stdout. Exit codes are docs/reference.md "Exit codes"; only this
  * file exits.
+ *
+ * Private ECR is the default registry family: without --registries it still runs (the
+ * caller's default registry) unless another family is configured (--ecr-public,
+ * --extra-dockerconfig, --gcr-registries), so a Secret for Docker Hub and Google alone
+ * needs no AWS credentials.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -16,8 +22,10 @@
 #include "aws.h"
 #include "civil.h"
 #include "config.h"
+#include "dockerconfig.h"
 #include "ecr.h"
 #include "exitcode.h"
+#include "gcr.h"
 #include "http.h"
 #include "k8sjson.h"
 #include "log.h"
@@ -37,6 +45,13 @@ struct run {
 	struct k8s_namespace_list targets;    /* --output only */
 	struct ecr_token *tokens;
 	size_t token_count;
+	int private_ecr;                      /* private ECR registries are part of this run */
+	struct ecr_token public_token;        /* --ecr-public */
+	struct gcr_client *gcr;
+	char **gcr_hosts;                     /* bare hosts, distinct */
+	size_t gcr_host_count;
+	struct secret_entries statics;        /* from --extra-dockerconfig files */
+	struct secret_entries entries;        /* everything the Secret carries */
 	char *dockerconfigjson;
 	char *hosts;                          /* comma-separated, for the annotation */
 	char expires_at[32];
@@ -52,6 +67,12 @@ static int config_error(const char *message)
 static int aws_error(const char *message)
 {
 	log_event(LOG_ERROR, "no ECR token", "error", message, NULL);
+	return EXIT_CREDENTIALS;
+}
+
+static int google_error(const char *message)
+{
+	log_event(LOG_ERROR, "no Google token", "error", message, NULL);
 	return EXIT_CREDENTIALS;
 }
 
@@ -82,6 +103,84 @@ static int parse_registries(struct run *r)
 	return 0;
 }
 
+static int parse_gcr_hosts(struct run *r)
+{
+	const struct config_list *list = &r->cfg->gcr_registries;
+	size_t i, j;
+
+	if (list->count == 0)
+		return 0;
+	r->gcr_hosts = calloc(list->count, sizeof *r->gcr_hosts);
+	if (!r->gcr_hosts)
+		return config_error("out of memory");
+	for (i = 0; i < list->count; i++) {
+		char host[GCR_MAX_HOST + 1];
+
+		if (gcr_parse_host(list->items[i], host, sizeof host, r->err, sizeof r->err) != 0)
+			return config_error(r->err);
+		for (j = 0; j < r->gcr_host_count && strcmp(r->gcr_hosts[j], host) != 0; j++)
+			;
+		if (j < r->gcr_host_count)
+			continue;
+		if (!(r->gcr_hosts[r->gcr_host_count] = strdup(host)))
+			return config_error("out of memory");
+		r->gcr_host_count++;
+	}
+	return 0;
+}
+
+/* Every host a token source produces, against the static files' keys. */
+static int check_static_clashes(struct run *r)
+{
+	size_t count = r->registry_count + r->gcr_host_count + 1, n = 0, i;
+	const char **hosts = calloc(count, sizeof *hosts);
+	int rc;
+
+	if (!hosts)
+		return config_error("out of memory");
+	for (i = 0; i < r->registry_count; i++)
+		hosts[n++] = r->registries[i].host;
+	for (i = 0; i < r->gcr_host_count; i++)
+		hosts[n++] = r->gcr_hosts[i];
+	if (r->cfg->ecr_public)
+		hosts[n++] = ECR_PUBLIC_HOST;
+	rc = dockerconfig_check(&r->statics, hosts, n, r->err, sizeof r->err);
+	free(hosts);
+	return rc == 0 ? 0 : config_error(r->err);
+}
+
+/* The static files are read before anything is contacted: an unreadable or invalid one is
+ * a configuration error naming it. */
+static int read_static_files(struct run *r)
+{
+	const struct config_list *files = &r->cfg->extra_dockerconfig;
+	size_t i;
+
+	for (i = 0; i < files->count; i++)
+		if (dockerconfig_read_file(files->items[i], &r->statics, r->err, sizeof r->err) != 0)
+			return config_error(r->err);
+	return check_static_clashes(r);
+}
+
+static int init_gcr(struct run *r)
+{
+	static const enum gcr_auth modes[] = {
+		[CONFIG_GCR_DEFAULT] = GCR_AUTH_DEFAULT,
+		[CONFIG_GCR_JSON_KEY] = GCR_AUTH_JSON_KEY,
+		[CONFIG_GCR_ACCESS_TOKEN] = GCR_AUTH_ACCESS_TOKEN,
+	};
+
+	if (r->gcr_host_count == 0)
+		return 0;
+	r->gcr = calloc(1, sizeof *r->gcr);
+	if (!r->gcr)
+		return config_error("out of memory");
+	if (gcr_client_init(r->gcr, modes[r->cfg->gcr_auth], &r->proxy, r->cfg->timeout_s, r->deadline_ms,
+	                    r->err, sizeof r->err) != 0)
+		return config_error(r->err);
+	return 0;
+}
+
 /* Every endpoint this run will call must exist (FIPS and dual-stack do not everywhere):
  * found now, that is a configuration error with nothing contacted. */
 static int check_endpoints(struct run *r)
@@ -93,9 +192,12 @@ static int check_endpoints(struct run *r)
 	for (i = 0; i < r->registry_count; i++)
 		if (aws_endpoint_for(s, AWS_SERVICE_ECR, r->registries[i].region, &ep, r->err, sizeof r->err) != 0)
 			return config_error(r->err);
+	if (r->cfg->ecr_public
+	    && aws_endpoint_for(s, AWS_SERVICE_ECR_PUBLIC, ECR_PUBLIC_REGION, &ep, r->err, sizeof r->err) != 0)
+		return config_error(r->err);
 	if (s->source == AWS_SOURCE_WEB_IDENTITY) {
 		const char *region = s->region[0] ? s->region
-			: r->registry_count ? r->registries[0].region : NULL;
+			: r->registry_count ? r->registries[0].region : r->cfg->ecr_public ? ECR_PUBLIC_REGION : NULL;
 		if (region && aws_endpoint_for(s, AWS_SERVICE_STS, region, &ep, r->err, sizeof r->err) != 0)
 			return config_error(r->err);
 	}
@@ -157,43 +259,104 @@ static int default_registry(struct run *r)
 	return 0;
 }
 
-static int fetch_tokens(struct run *r)
+/* RFC 3339 in UTC, whole seconds: the earliest a pull may start failing. Returns 0, or -1
+ * when no entry expires (out[0] = '\0') or the time is out of range. */
+static int format_expiry(const struct secret_entries *entries, char *out, size_t outlen)
 {
-	size_t i, hosts_len = 0;
+	double expiry = secret_entries_earliest_expiry(entries);
+
+	out[0] = '\0';
+	if (!(expiry > 0 && expiry < 1e12))
+		return -1;
+	return civil_format_rfc3339((long long)expiry, out, outlen);
+}
+
+static int log_ecr_tokens(struct run *r, const char *regions)
+{
+	char *hosts = secret_entries_keys(&r->entries), expires_at[32];
+
+	if (!hosts)
+		return aws_error("out of memory");
+	if (format_expiry(&r->entries, expires_at, sizeof expires_at) != 0)
+		return aws_error("token expiry out of range");
+	log_event(LOG_INFO, "ecr tokens fetched", "regions", regions, "registries", hosts,
+	          "expires_at", expires_at, "credentials", aws_source_name(r->aws->settings.source), NULL);
+	free(hosts);
+	return 0;
+}
+
+static int fetch_ecr(struct run *r)
+{
+	size_t i;
 	char regions[512] = "";
-	double expiry;
 	int rc;
 
+	if (!r->private_ecr)
+		return 0;
 	if (r->registry_count == 0) {
 		if ((rc = default_registry(r)) != 0)
+			return rc;
+		/* Only now is the default registry known: it must not be a static file's too. */
+		if ((rc = check_static_clashes(r)) != 0)
 			return rc;
 	} else if (ecr_get_tokens(r->aws, r->registries, r->registry_count, &r->tokens, &r->token_count,
 	                          r->err, sizeof r->err) != 0) {
 		return aws_error(r->err);
 	}
-	r->dockerconfigjson = ecr_dockerconfigjson(r->registries, r->registry_count, r->tokens, r->token_count);
-	for (i = 0; i < r->registry_count; i++)
-		hosts_len += strlen(r->registries[i].host) + 1;
-	r->hosts = calloc(1, hosts_len + 1);
-	if (!r->dockerconfigjson || !r->hosts)
+	if (ecr_entries(r->registries, r->registry_count, r->tokens, r->token_count, &r->entries) != 0)
 		return aws_error("out of memory");
-	for (i = 0; i < r->registry_count; i++) {
-		if (i)
-			strcat(r->hosts, ",");
-		strcat(r->hosts, r->registries[i].host);
-	}
 	for (i = 0; i < r->token_count; i++)
 		snprintf(regions + strlen(regions), sizeof regions - strlen(regions), "%s%s",
 		         i ? "," : "", r->tokens[i].region);
+	/* Only ECR's entries are in the list yet. */
+	return log_ecr_tokens(r, regions);
+}
 
-	/* RFC 3339 in UTC, whole seconds: the earliest a pull may start failing. */
-	expiry = ecr_earliest_expiry(r->tokens, r->token_count);
-	if (!(expiry > -1e12 && expiry < 1e12)
-	    || civil_format_rfc3339((long long)expiry, r->expires_at, sizeof r->expires_at) != 0)
+static int fetch_ecr_public(struct run *r)
+{
+	if (!r->cfg->ecr_public)
+		return 0;
+	if (ecr_public_get_token(r->aws, &r->public_token, r->err, sizeof r->err) != 0)
+		return aws_error(r->err);
+	if (secret_entries_add(&r->entries, ECR_PUBLIC_HOST, r->public_token.username, r->public_token.password,
+	                       r->public_token.expires_at, "ECR Public") != 0)
+		return aws_error("out of memory");
+	log_event(LOG_INFO, "ecr public token fetched", "registry", ECR_PUBLIC_HOST,
+	          "credentials", aws_source_name(r->aws->settings.source), NULL);
+	return 0;
+}
+
+static int fetch_gcr(struct run *r)
+{
+	int rc;
+
+	if (!r->gcr)
+		return 0;
+	rc = gcr_entries(r->gcr, r->gcr_hosts, r->gcr_host_count, &r->entries);
+	if (rc != 0)
+		return google_error(rc == GCR_ETOKEN ? r->gcr->err : "out of memory");
+	log_event(LOG_INFO, "google credentials ready", "credentials", gcr_source_name(r->gcr), NULL);
+	return 0;
+}
+
+static int fetch_tokens(struct run *r)
+{
+	int rc;
+
+	if ((rc = fetch_ecr(r)) != 0 || (rc = fetch_ecr_public(r)) != 0 || (rc = fetch_gcr(r)) != 0)
+		return rc;
+	if (secret_entries_take(&r->entries, &r->statics) != 0)
+		return aws_error("out of memory");
+	r->dockerconfigjson = secret_dockerconfigjson(&r->entries);
+	r->hosts = secret_entries_keys(&r->entries);
+	if (!r->dockerconfigjson || !r->hosts)
+		return aws_error("out of memory");
+	/* Static entries never expire: with nothing else, there is no expiry to annotate. */
+	if (format_expiry(&r->entries, r->expires_at, sizeof r->expires_at) != 0
+	    && secret_entries_earliest_expiry(&r->entries) != 0)
 		return aws_error("token expiry out of range");
-	log_event(LOG_INFO, "ecr tokens fetched", "regions", regions, "registries", r->hosts,
-	          "expires_at", r->expires_at, "credentials", aws_source_name(r->aws->settings.source),
-	          NULL);
+	log_event(LOG_INFO, "registry credentials ready", "registries", r->hosts,
+	          "expires_at", r->expires_at[0] ? r->expires_at : NULL, NULL);
 	return 0;
 }
 
@@ -279,17 +442,23 @@ static int run(struct run *r)
 	const struct config *cfg = r->cfg;
 	int rc;
 
-	if ((rc = parse_registries(r)) != 0)
+	if ((rc = parse_registries(r)) != 0 || (rc = parse_gcr_hosts(r)) != 0 || (rc = read_static_files(r)) != 0)
 		return rc;
+	r->private_ecr = r->registry_count > 0
+		|| (!cfg->ecr_public && r->gcr_host_count == 0 && cfg->extra_dockerconfig.count == 0);
 	if (http_proxy_from_env(&r->proxy, r->err, sizeof r->err) != 0)
 		return config_error(r->err);
-	r->aws = calloc(1, sizeof *r->aws);
-	if (!r->aws)
-		return config_error("out of memory");
-	if (aws_client_init(r->aws, &r->proxy, cfg->timeout_s, r->deadline_ms, r->err, sizeof r->err) != 0)
-		return config_error(r->err);
-	if ((rc = check_endpoints(r)) != 0)
+	if ((rc = init_gcr(r)) != 0)
 		return rc;
+	if (r->private_ecr || cfg->ecr_public) {
+		r->aws = calloc(1, sizeof *r->aws);
+		if (!r->aws)
+			return config_error("out of memory");
+		if (aws_client_init(r->aws, &r->proxy, cfg->timeout_s, r->deadline_ms, r->err, sizeof r->err) != 0)
+			return config_error(r->err);
+		if ((rc = check_endpoints(r)) != 0)
+			return rc;
+	}
 	if (cfg->output != OUTPUT_NONE && (rc = output_targets(r)) != 0)
 		return rc;
 	if (cfg->output == OUTPUT_NONE && apply_preflight(cfg, r->err, sizeof r->err) != 0)
@@ -322,6 +491,16 @@ static void run_free(struct run *r)
 		free(r->dockerconfigjson);
 	}
 	ecr_tokens_free(r->tokens, r->token_count);
+	ecr_token_clear(&r->public_token);
+	secret_entries_free(&r->entries);
+	secret_entries_free(&r->statics);
+	if (r->gcr) {
+		gcr_client_free(r->gcr);
+		free(r->gcr);
+	}
+	while (r->gcr_host_count > 0)
+		free(r->gcr_hosts[--r->gcr_host_count]);
+	free(r->gcr_hosts);
 	free(r->registries);
 	free(r->hosts);
 	k8s_namespace_list_free(&r->targets);

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "base64.h"
+#include "log.h"
 
 /* ---- base64 of a whole buffer (allocates: the caller frees) ---------------------- */
 
@@ -51,7 +52,8 @@ cJSON *secret_manifest(const struct secret_spec *spec)
 		&& cJSON_AddStringToObject(labels, SECRET_LABEL_MANAGED_BY, "ecr-refresh")
 		&& (annotations = cJSON_AddObjectToObject(metadata, "annotations")) != NULL
 		&& cJSON_AddStringToObject(annotations, SECRET_ANNOTATION_REGISTRIES, spec->registries)
-		&& cJSON_AddStringToObject(annotations, SECRET_ANNOTATION_EXPIRES_AT, spec->expires_at)
+		&& (!spec->expires_at || !*spec->expires_at
+		    || cJSON_AddStringToObject(annotations, SECRET_ANNOTATION_EXPIRES_AT, spec->expires_at))
 		&& cJSON_AddStringToObject(doc, "type", "kubernetes.io/dockerconfigjson")
 		&& (data = cJSON_AddObjectToObject(doc, "data")) != NULL
 		&& cJSON_AddStringToObject(data, ".dockerconfigjson", encoded);
@@ -445,4 +447,168 @@ int secret_write_yaml(const cJSON *doc, char **out)
 	}
 	*out = o.buf;
 	return 0;
+}
+
+/* ---- registry entries --------------------------------------------------------------- */
+
+static void free_wiped(char *s)
+{
+	if (s) {
+		explicit_bzero(s, strlen(s));
+		free(s);
+	}
+}
+
+static void entry_clear(struct secret_entry *e)
+{
+	free(e->key);
+	free(e->username);
+	free_wiped(e->password);
+	free_wiped(e->auth);
+	memset(e, 0, sizeof *e);
+}
+
+static char *user_password_auth(const char *username, const char *password)
+{
+	size_t u = strlen(username), p = strlen(password);
+	char *joined = malloc(u + p + 2), *auth;
+
+	if (!joined)
+		return NULL;
+	memcpy(joined, username, u);
+	joined[u] = ':';
+	memcpy(joined + u + 1, password, p + 1);
+	auth = secret_base64(joined, u + p + 1);
+	explicit_bzero(joined, u + p + 1);
+	free(joined);
+	return auth;
+}
+
+/* Room for n more entries. Entries are pointers to heap strings: moving them leaves no
+ * secret behind in the old array. */
+static int entries_reserve(struct secret_entries *list, size_t n)
+{
+	size_t cap = list->cap ? list->cap : 8;
+	struct secret_entry *items;
+
+	if (list->count + n <= list->cap)
+		return 0;
+	while (cap < list->count + n)
+		cap *= 2;
+	items = calloc(cap, sizeof *items);
+	if (!items)
+		return -1;
+	if (list->count)
+		memcpy(items, list->items, list->count * sizeof *items);
+	free(list->items);
+	list->items = items;
+	list->cap = cap;
+	return 0;
+}
+
+int secret_entries_take(struct secret_entries *dst, struct secret_entries *src)
+{
+	if (entries_reserve(dst, src->count) != 0)
+		return -1;
+	if (src->count)
+		memcpy(dst->items + dst->count, src->items, src->count * sizeof *src->items);
+	dst->count += src->count;
+	free(src->items);
+	memset(src, 0, sizeof *src);
+	return 0;
+}
+
+int secret_entries_add(struct secret_entries *list, const char *key, const char *username,
+                       const char *password, double expires_at, const char *source)
+{
+	struct secret_entry e = { 0 };
+
+	if (entries_reserve(list, 1) != 0)
+		return -1;
+	e.key = strdup(key);
+	e.username = strdup(username);
+	e.password = strdup(password);
+	e.auth = user_password_auth(username, password);
+	e.expires_at = expires_at;
+	e.source = source;
+	if (!e.key || !e.username || !e.password || !e.auth) {
+		entry_clear(&e);
+		return -1;
+	}
+	log_register_secret(e.password);
+	log_register_secret(e.auth);
+	list->items[list->count++] = e;
+	return 0;
+}
+
+long secret_entries_find(const struct secret_entries *list, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < list->count; i++)
+		if (strcmp(list->items[i].key, key) == 0)
+			return (long)i;
+	return -1;
+}
+
+double secret_entries_earliest_expiry(const struct secret_entries *list)
+{
+	double earliest = 0;
+	size_t i;
+
+	for (i = 0; i < list->count; i++)
+		if (list->items[i].expires_at > 0 && (earliest == 0 || list->items[i].expires_at < earliest))
+			earliest = list->items[i].expires_at;
+	return earliest;
+}
+
+char *secret_dockerconfigjson(const struct secret_entries *list)
+{
+	cJSON *doc = cJSON_CreateObject(), *auths, *entry;
+	char *json = NULL;
+	size_t i;
+
+	if (!doc || !(auths = cJSON_AddObjectToObject(doc, "auths")))
+		goto out;
+	for (i = 0; i < list->count; i++) {
+		const struct secret_entry *e = &list->items[i];
+		if (cJSON_GetObjectItemCaseSensitive(auths, e->key))
+			continue;
+		if (!(entry = cJSON_AddObjectToObject(auths, e->key))
+		    || !cJSON_AddStringToObject(entry, "username", e->username)
+		    || !cJSON_AddStringToObject(entry, "password", e->password)
+		    || !cJSON_AddStringToObject(entry, "auth", e->auth))
+			goto out;
+	}
+	json = secret_print_json(doc, 0);
+out:
+	secret_wipe_tree(doc);
+	cJSON_Delete(doc);
+	return json;
+}
+
+char *secret_entries_keys(const struct secret_entries *list)
+{
+	size_t i, len = 1;
+	char *out, *p;
+
+	for (i = 0; i < list->count; i++)
+		len += strlen(list->items[i].key) + 1;
+	out = p = malloc(len);
+	if (!out)
+		return NULL;
+	*p = '\0';
+	for (i = 0; i < list->count; i++)
+		p += sprintf(p, "%s%s", i ? "," : "", list->items[i].key);
+	return out;
+}
+
+void secret_entries_free(struct secret_entries *list)
+{
+	size_t i;
+
+	for (i = 0; i < list->count; i++)
+		entry_clear(&list->items[i]);
+	free(list->items);
+	memset(list, 0, sizeof *list);
 }

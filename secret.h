@@ -19,7 +19,8 @@ struct secret_spec {
 	const char *namespace;
 	const char *dockerconfigjson;   /* the .dockerconfigjson document (not base64) */
 	const char *registries;         /* comma-separated registry hosts, for the annotation */
-	const char *expires_at;         /* earliest token expiry, RFC 3339 UTC */
+	const char *expires_at;         /* earliest token expiry, RFC 3339 UTC; NULL or "" when
+	                                   no entry expires (static entries only): no annotation */
 };
 
 /*
@@ -75,5 +76,55 @@ void secret_body_free(struct secret_body *b);
 /* Zeroes every string value in a cJSON tree (before cJSON_Delete), so passwords and their
  * base64 forms do not linger in freed heap. */
 void secret_wipe_tree(cJSON *doc);
+
+/* ---- registry entries: what every source (ecr, gcr, dockerconfig) hands over ---------- */
+
+/*
+ * One auths entry of the .dockerconfigjson: the key (a bare host, or a static file's key as
+ * written), user, password, base64(user:password) and when it stops working. Every string
+ * is a heap copy owned by the list; password and auth are registered with
+ * log_register_secret, so call log_forget_secrets() before secret_entries_free.
+ */
+struct secret_entry {
+	char *key;
+	char *username;
+	char *password;
+	char *auth;
+	double expires_at;              /* UNIX seconds; 0: never (static entries) */
+	const char *source;             /* "ECR", "ECR Public", "GCR" or the file it came from;
+	                                   borrowed, for messages */
+};
+
+struct secret_entries {
+	struct secret_entry *items;
+	size_t count;
+	size_t cap;
+};
+
+/* Appends copies of key, username and password (auth computed here). Returns 0, or -1
+ * when out of memory (the list is unchanged). */
+int secret_entries_add(struct secret_entries *list, const char *key, const char *username,
+                       const char *password, double expires_at, const char *source);
+
+/* Index of the first entry whose key is key, or -1. */
+long secret_entries_find(const struct secret_entries *list, const char *key);
+
+/* The earliest expires_at among entries that expire; 0 when none does. */
+double secret_entries_earliest_expiry(const struct secret_entries *list);
+
+/* {"auths":{KEY:{"username","password","auth"}}} in list order, a heap string the caller
+ * wipes and frees; NULL when out of memory. Keys are expected distinct (the caller checks
+ * clashes); a repeated key keeps its first entry. */
+char *secret_dockerconfigjson(const struct secret_entries *list);
+
+/* The keys joined with ',' (the registries annotation): heap, or NULL when out of memory. */
+char *secret_entries_keys(const struct secret_entries *list);
+
+/* Moves every entry of src to the end of dst (src is emptied). Returns 0, or -1 when out of
+ * memory (both unchanged). */
+int secret_entries_take(struct secret_entries *dst, struct secret_entries *src);
+
+/* Wipes and frees every entry; list is zeroed and may be used again. */
+void secret_entries_free(struct secret_entries *list);
 
 #endif
