@@ -21,6 +21,7 @@ struct endpoint_row {
 
 #define ECR AWS_SERVICE_ECR
 #define STS AWS_SERVICE_STS
+#define PUB AWS_SERVICE_ECR_PUBLIC
 #define FIPS "AWS_USE_FIPS_ENDPOINT=true"
 #define DUAL "AWS_USE_DUALSTACK_ENDPOINT=true"
 
@@ -64,6 +65,16 @@ static const struct endpoint_row endpoint_rows[] = {
 	  "https://a.example/", "us-west-1", NULL },
 	{ "AWS_ENDPOINT_URL_STS=https://sts.local|AWS_STS_REGIONAL_ENDPOINTS=legacy", STS, "us-east-1",
 	  "https://sts.local/", "us-east-1", NULL },
+	/* ECR Public, as botocore's ecr-public rule set resolves it. */
+	{ "", PUB, "us-east-1", "https://api.ecr-public.us-east-1.amazonaws.com/", "us-east-1", NULL },
+	{ FIPS, PUB, "us-east-1", "https://api.ecr-public-fips.us-east-1.amazonaws.com/", "us-east-1", NULL },
+	{ DUAL, PUB, "us-east-1", "https://ecr-public.us-east-1.api.aws/", "us-east-1", NULL },
+	{ FIPS "|" DUAL, PUB, "us-east-1", "https://api.ecr-public-fips.us-east-1.api.aws/", "us-east-1", NULL },
+	{ "AWS_ENDPOINT_URL_ECR=https://a.example|AWS_ENDPOINT_URL_ECR_PUBLIC=https://127.0.0.1:9/", PUB, "us-east-1",
+	  "https://127.0.0.1:9/", "us-east-1", NULL },
+	{ "AWS_ENDPOINT_URL_ECR_PUBLIC=https://127.0.0.1:9/", ECR, "us-east-1",
+	  "https://api.ecr.us-east-1.amazonaws.com/", "us-east-1", NULL },
+	{ "AWS_ENDPOINT_URL=https://vpce.example", PUB, "us-east-1", "https://vpce.example/", "us-east-1", NULL },
 	{ "", ECR, "US-EAST-1", NULL, NULL, "is not an AWS region name" },
 	{ "", ECR, "", NULL, NULL, "is not an AWS region name" },
 	{ "", ECR, "us-east-1.evil.example/", NULL, NULL, "is not an AWS region name" },
@@ -87,7 +98,7 @@ static void test_endpoints(void)
 			CHECK_EQ_INT(rc, 0);
 			CHECK_EQ_STR(ep.url, row->url);
 			CHECK_EQ_STR(ep.signing_region, row->signing_region);
-			CHECK_EQ_STR(ep.signing_name, row->svc == ECR ? "ecr" : "sts");
+			CHECK_EQ_STR(ep.signing_name, row->svc == ECR ? "ecr" : row->svc == PUB ? "ecr-public" : "sts");
 		} else {
 			CHECK_EQ_INT(rc, AWS_ECONFIG);
 			CHECK(strstr(err, row->err) != NULL);

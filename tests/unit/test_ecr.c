@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "ecr.h"
+#include "log.h"
 #include "secret.h"
 #include "unit.h"
 
@@ -144,6 +145,13 @@ static void test_token_valid(void)
 	CHECK(t.expires_at == 1700000000.0);
 	CHECK_EQ_STR(t.proxy_endpoint, "");
 	ecr_token_clear(&t);
+
+	/* ECR Public answers one object, not a list (botocore ecr-public AuthorizationData). */
+	body = "{\"authorizationData\":{\"authorizationToken\":\"" TOKEN_B64 "\",\"expiresAt\":1.7e9}}";
+	CHECK_EQ_INT(ecr_parse_token_response(body, strlen(body), &t, err, sizeof err), 0);
+	CHECK_EQ_STR(t.password, "pass:word+1");
+	CHECK(t.expires_at == 1.7e9);
+	ecr_token_clear(&t);
 }
 
 static void check_token_bad(const char *body, const char *want_err)
@@ -163,7 +171,8 @@ static void test_token_bad(void)
 	check_token_bad("", "GetAuthorizationToken answer has no authorizationData");
 	check_token_bad("{}", "GetAuthorizationToken answer has no authorizationData");
 	check_token_bad("{\"authorizationData\":[]}", "GetAuthorizationToken answer has no authorizationData");
-	check_token_bad("{\"authorizationData\":{}}", "GetAuthorizationToken answer has no authorizationData");
+	/* One object is ECR Public's shape: then its token is what is missing. */
+	check_token_bad("{\"authorizationData\":{}}", "GetAuthorizationToken answer has no usable authorizationToken");
 	check_token_bad("{\"authorizationData\":[1]}", "GetAuthorizationToken answer has no authorizationData");
 	check_token_bad("[{\"authorizationData\":[{}]}]", "GetAuthorizationToken answer has no authorizationData");
 	check_token_bad("{\"authorizationData\":[{}]}", "GetAuthorizationToken answer has no usable authorizationToken");
@@ -241,6 +250,7 @@ static void test_payload(void)
 	char err[200], *json;
 	char pw1[] = "pw-east", pw2[] = "pw:west";
 	char auth1[] = "QVdTOnB3LWVhc3Q=", auth2[] = "QVdTOnB3Ondlc3Q=";
+	struct secret_entries entries = { 0 };
 
 	CHECK_EQ_INT(ecr_parse_registry("123456789012.dkr.ecr.us-east-1.amazonaws.com", &regs[0], err, sizeof err), 0);
 	CHECK_EQ_INT(ecr_parse_registry("https://123456789012.dkr.ecr.eu-west-1.amazonaws.com/x", &regs[1], err, sizeof err), 0);
@@ -260,7 +270,9 @@ static void test_payload(void)
 	tokens[1].auth = auth1;
 	tokens[1].expires_at = 1700000000.25;
 
-	json = ecr_dockerconfigjson(regs, 4, tokens, 2);
+	CHECK_EQ_INT(ecr_entries(regs, 4, tokens, 2, &entries), 0);
+	CHECK_EQ_INT(entries.count, 3);
+	json = secret_dockerconfigjson(&entries);
 	/* base64("AWS:pw-east") = QVdTOnB3LWVhc3Q=, base64("AWS:pw:west") = QVdTOnB3Ondlc3Q= */
 	CHECK_EQ_STR(json,
 		"{\"auths\":{"
@@ -268,11 +280,18 @@ static void test_payload(void)
 		"\"123456789012.dkr.ecr.eu-west-1.amazonaws.com\":{\"username\":\"AWS\",\"password\":\"pw:west\",\"auth\":\"QVdTOnB3Ondlc3Q=\"},"
 		"\"210987654321.dkr.ecr.eu-west-1.amazonaws.com\":{\"username\":\"AWS\",\"password\":\"pw:west\",\"auth\":\"QVdTOnB3Ondlc3Q=\"}}}");
 	free(json);
-	CHECK(ecr_earliest_expiry(tokens, 2) == 1700000000.25);
-	CHECK(ecr_earliest_expiry(tokens, 1) == 1700000100.5);
+	CHECK(secret_entries_earliest_expiry(&entries) == 1700000000.25);
+	json = secret_entries_keys(&entries);
+	CHECK_EQ_STR(json, "123456789012.dkr.ecr.us-east-1.amazonaws.com,123456789012.dkr.ecr.eu-west-1.amazonaws.com,"
+	             "210987654321.dkr.ecr.eu-west-1.amazonaws.com");
+	free(json);
+	log_forget_secrets();
+	secret_entries_free(&entries);
 
-	/* A region without a token: no payload rather than a hole in it. */
-	CHECK(ecr_dockerconfigjson(regs, 4, tokens, 1) == NULL);
+	/* A region without a token: no entries rather than a hole in them. */
+	CHECK_EQ_INT(ecr_entries(regs, 4, tokens, 1, &entries), -1);
+	log_forget_secrets();
+	secret_entries_free(&entries);
 }
 
 int main(void)
