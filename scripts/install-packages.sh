@@ -8,8 +8,9 @@ set -eu
 build="build-essential musl-tools dpkg-dev ca-certificates git file"
 # the local apiserver (etcd, xz for the shipped binary), the AWS stand-in (botocore), PKI
 demo="$build python3 python3-botocore openssl etcd-server xz-utils"
-# fuzzing (clang + runtimes), pytest, CONNECT proxy, arm64 cross + emulation, image build
-test="$demo clang libclang-rt-14-dev python3-pytest python3-yaml tinyproxy \
+# fuzzing (clang + runtimes), pytest, CONNECT proxy, the Google stand-in's RS256 check
+# (python3-cryptography), arm64 cross + emulation, image build
+test="$demo clang libclang-rt-14-dev python3-pytest python3-yaml python3-cryptography tinyproxy \
 gcc-aarch64-linux-gnu qemu-user-static buildah mmdebstrap"
 
 case "${1:-}" in

@@ -11,6 +11,8 @@ Listeners (all on 127.0.0.1, ports picked free):
   recomputed with botocore's own signer (botocore.auth.SigV4Auth) at the request's
   X-Amz-Date over exactly the headers it names, and compared in constant time; the
   credential scope must say service "ecr" and one of the stub's regions.
+- ECR Public (HTTPS): the same checks for SpencerFrontendService.GetAuthorizationToken,
+  signed for service "ecr-public" in us-east-1 only; authorizationData is one object.
 - STS (HTTPS): Query-protocol AssumeRoleWithWebIdentity, unsigned, XML answers.
 - Container credentials (plain HTTP; the binary allows http only to loopback): the EKS
   Pod Identity agent / ECS shape, with the Authorization token checked as-is.
@@ -50,6 +52,9 @@ import pki
 DEFAULT_REGIONS = ("us-east-1", "eu-west-1")
 DEFAULT_ACCOUNT = "123456789012"
 ECR_TARGET_PREFIX = "AmazonEC2ContainerRegistry_V20150921."
+ECR_PUBLIC_TARGET_PREFIX = "SpencerFrontendService."
+ECR_PUBLIC_REGION = "us-east-1"      # the one region ECR Public's API lives in
+ECR_PUBLIC_HOST = "public.ecr.aws"
 ECR_CONTENT_TYPE = "application/x-amz-json-1.1"
 STS_NAMESPACE = "https://sts.amazonaws.com/doc/2011-06-15/"
 SIGV4_ALGORITHM = "AWS4-HMAC-SHA256"
@@ -526,7 +531,7 @@ class AwsStub:
         self._token_files = []  # (kind, path) written by env_* helpers, rewritten on rotation
         self._imds_tokens = {}  # token -> expiry epoch
 
-        self._faults = {"ecr": [], "sts": [], "container": [], "imds": []}
+        self._faults = {"ecr": [], "ecr-public": [], "sts": [], "container": [], "imds": []}
         self._expire_next_temporary = None  # None, or persist flag
         self._calls = []
         self.counters = {}
@@ -540,7 +545,7 @@ class AwsStub:
     # -- lifecycle ------------------------------------------------------------------------
 
     def start(self):
-        apps = {"ecr": (self._ecr, True), "sts": (self._sts, True),
+        apps = {"ecr": (self._ecr, True), "ecr-public": (self._ecr, True), "sts": (self._sts, True),
                 "container": (self._container, False), "imds": (self._imds, False)}
         for name, (app, tls) in apps.items():
             server = _Server(self, name, app, tls)
@@ -574,6 +579,10 @@ class AwsStub:
     @property
     def ecr_url(self):
         return self._url("ecr", "https")
+
+    @property
+    def ecr_public_url(self):
+        return self._url("ecr-public", "https")
 
     @property
     def sts_url(self):
@@ -652,6 +661,10 @@ class AwsStub:
         """base64("AWS:" + password): the ECR authorizationToken, and the dockerconfig 'auth'."""
         return base64.b64encode(("AWS:" + self.password_for(region)).encode()).decode()
 
+    def public_password(self):
+        """The ECR Public password (user AWS); distinct from every region's."""
+        return self._password(self._password_secret, "ecr-public")
+
     def registry_host(self, region, account_id=None):
         suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
         return "%s.dkr.ecr.%s.%s" % (account_id or self.account_id, region, suffix)
@@ -724,7 +737,7 @@ class AwsStub:
                 if c.session_token:
                     out.append(c.session_token)
             for key in self._old_password_secrets + [self._password_secret]:
-                for region in self.regions:
+                for region in self.regions + ["ecr-public"]:
                     pw = self._password(key, region)
                     out.append(pw)
                     out.append(base64.b64encode(("AWS:" + pw).encode()).decode())
@@ -908,19 +921,25 @@ class AwsStub:
         handler.respond(status, json.dumps(body), ECR_CONTENT_TYPE, headers)
 
     def _ecr(self, handler):
-        body = self._begin(handler, "ecr")
-        entry = self._log(handler, "ecr")
+        # One handler for both listeners: ECR Public differs in its target prefix, its
+        # signing name and region, and the shape of authorizationData.
+        service = handler.server.name
+        public = service == "ecr-public"
+        prefix = ECR_PUBLIC_TARGET_PREFIX if public else ECR_TARGET_PREFIX
+        body = self._begin(handler, service)
+        entry = self._log(handler, service)
         target = handler.headers.get("X-Amz-Target", "")
-        if target.startswith(ECR_TARGET_PREFIX):
-            entry["operation"] = target[len(ECR_TARGET_PREFIX):]
+        if target.startswith(prefix):
+            entry["operation"] = target[len(prefix):]
         host = (handler.headers.get("Host") or "").strip()
-        port = self._servers["ecr"].port
+        port = self._servers[service].port
         if self.strict_host and host not in ("127.0.0.1:%d" % port, "localhost:%d" % port):
             return self._ecr_error(handler, entry, 400, "InvalidHostHeader",
                                    "Host header %r does not name this endpoint" % host)
         try:
             signed = verify_sigv4(handler.command, handler.path, handler.headers.items(), body,
-                                  self.credential, self.now(), "ecr", self.regions,
+                                  self.credential, self.now(), service,
+                                  [ECR_PUBLIC_REGION] if public else self.regions,
                                   required_signed=("host", "x-amz-date", "content-type",
                                                    "x-amz-target"))
         except AwsError as e:
@@ -952,7 +971,7 @@ class AwsStub:
                 "User: arn:aws:sts::%s:assumed-role/ecr-refresh/session is not authorized to "
                 "perform: ecr:GetAuthorizationToken on resource: * because no identity-based "
                 "policy allows the ecr:GetAuthorizationToken action" % self.account_id)
-        fault = self._fault(handler, entry, "ecr")
+        fault = self._fault(handler, entry, service)
         if fault == "dropped":
             return None
         if fault:
@@ -984,6 +1003,12 @@ class AwsStub:
         expires = round(self.now() + self.token_ttl, 3)
         if expires == int(expires):
             expires += 0.125  # always carry a fraction, as AWS often does
+        if public:
+            token = base64.b64encode(("AWS:" + self.public_password()).encode()).decode()
+            entry["status"] = 200
+            return handler.respond(200, json.dumps({"authorizationData": {
+                "authorizationToken": token, "expiresAt": expires}}), ECR_CONTENT_TYPE,
+                [("x-amzn-RequestId", str(uuid.uuid4()))])
         data = []
         for account in registry_ids or [self.account_id]:
             data.append({"authorizationToken": self.authorization_token_for(signed.region),
@@ -1206,6 +1231,7 @@ class AwsStub:
         return {
             "AWS_ENDPOINT_URL_ECR": self.ecr_url,
             "AWS_ENDPOINT_URL_STS": self.sts_url,
+            "AWS_ENDPOINT_URL_ECR_PUBLIC": self.ecr_public_url,
             "AWS_CA_BUNDLE": self.ca_path,
             "AWS_EC2_METADATA_SERVICE_ENDPOINT": self.imds_url,
             "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE": "IPv4",
