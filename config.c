@@ -86,7 +86,7 @@ static const struct option_spec options[OPT_COUNT] = {
 		"log lines on stderr" },
 	[OPT_LOG_LEVEL] = { "--log-level", "L", "LOG_LEVEL", NULL, "info", NULL,
 		"debug, info, warn or error" },
-	/* SPEC.md "Other registries in the same Secret". */
+	/* docs/reference.md "Other registries in the same Secret". */
 	[OPT_ECR_PUBLIC] = { "--ecr-public", NULL, "ECR_PUBLIC", NULL, "false", "off",
 		"add public.ecr.aws with an ECR Public token" },
 	[OPT_EXTRA_DOCKERCONFIG] = { "--extra-dockerconfig", "F1,F2", "EXTRA_DOCKERCONFIG_FILES", NULL, NULL,
@@ -888,8 +888,9 @@ static void print_usage(FILE *out)
 			snprintf(env, sizeof env, "$%s (or $%s)", o->env, o->alias);
 		else
 			snprintf(env, sizeof env, "$%s", o->env);
+		/* Two blanks at least between flag and variable, however long the flag. */
 		if (env[0])
-			fprintf(out, "  %-26s %s\n", flag, env);
+			fprintf(out, "  %-26s%s%s\n", flag, strlen(flag) < 26 ? " " : "  ", env);
 		else
 			fprintf(out, "  %s\n", flag);
 		fprintf(out, "      %s; default: %s\n", o->help, dflt);

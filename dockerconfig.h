@@ -1,8 +1,8 @@
 /*
  * dockerconfig: the static registries of mounted .dockerconfigjson / config.json files
  * (a Docker Hub PAT Secret made with `kubectl create secret docker-registry`, any private
- * registry), read into the same entries the token sources produce (docs/design.md
- * ".dockerconfigjson"; SPEC "Other registries in the same Secret").
+ * registry), read into the same entries the token sources produce (docs/design.md "How the
+ * kubelet reads the Secret"; docs/reference.md "Other registries in the same Secret").
  *
  * The reader is pure (dockerconfig_parse: bytes in, entries out, no I/O) so a fuzzer can
  * link it alone; dockerconfig_read_file adds the bounded file read. Every failure is a

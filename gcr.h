@@ -1,6 +1,6 @@
 /*
  * gcr: Google registries (Container Registry gcr.io, *.gcr.io; Artifact Registry
- * REGION-docker.pkg.dev) and their credentials (docs/design.md "Google"):
+ * REGION-docker.pkg.dev) and their credentials (docs/design.md "Google registries"):
  *
  *   json-key      GOOGLE_APPLICATION_CREDENTIALS names a service-account key file: user
  *                 "_json_key", password the key file itself; no network, never expires.

@@ -18,7 +18,6 @@ static const char *const variables[] = {
 	"DOCKER_SECRET_NAME", "PATCH_SERVICE_ACCOUNTS", "FORCE_CONFLICTS", "DRY_RUN", "CONCURRENCY",
 	"REQUEST_TIMEOUT", "RUN_DEADLINE", "KUBERNETES_API_SERVER", "SERVICEACCOUNT_DIR",
 	"FIELD_MANAGER", "LOG_FORMAT", "LOG_LEVEL",
-	/* planned options (not in docs/reference.md yet): must have no effect */
 	"ECR_PUBLIC", "GCR_REGISTRIES", "EXTRA_DOCKERCONFIG_FILES", "GCR_AUTH",
 	NULL
 };
@@ -107,6 +106,14 @@ static const char *describe(const struct config *cfg, const char *field, char *o
 		snprintf(out, outlen, "%s", cfg->log_format == LOG_TEXT ? "text" : "json");
 	else if (strcmp(field, "log_level") == 0)
 		snprintf(out, outlen, "%s", levels[cfg->log_level]);
+	else if (strcmp(field, "ecr_public") == 0)
+		snprintf(out, outlen, "%d", cfg->ecr_public);
+	else if (strcmp(field, "extra_dockerconfig") == 0)
+		join_list(out, outlen, &cfg->extra_dockerconfig);
+	else if (strcmp(field, "gcr_registries") == 0)
+		join_list(out, outlen, &cfg->gcr_registries);
+	else if (strcmp(field, "gcr_auth") == 0)
+		snprintf(out, outlen, "%s", (const char *const[]){ "default", "json-key", "access-token" }[cfg->gcr_auth]);
 	else
 		snprintf(out, outlen, "unknown field %s", field);
 	return out;
@@ -214,8 +221,22 @@ static const struct good_row good_rows[] = {
 	/* a variable set to "" counts as unset */
 	{ {0}, { "SECRET_NAME=" }, "secret_name", "ecr-creds" },
 	{ {0}, { "CONCURRENCY=" }, "concurrency", "4" },
-	/* the planned options' variables change nothing */
+	/* other registries in the same Secret */
+	{ {0}, {0}, "ecr_public", "0" },
+	{ {0}, {0}, "extra_dockerconfig", "" },
+	{ {0}, {0}, "gcr_registries", "" },
+	{ {0}, {0}, "gcr_auth", "default" },
 	{ {0}, { "ECR_PUBLIC=true", "GCR_REGISTRIES=gcr.io" }, "registries", "" },
+	{ {0}, { "ECR_PUBLIC=true" }, "ecr_public", "1" },
+	{ { "--ecr-public=false" }, { "ECR_PUBLIC=true" }, "ecr_public", "0" },
+	{ {0}, { "EXTRA_DOCKERCONFIG_FILES= /a/.dockerconfigjson , /b/config.json" }, "extra_dockerconfig",
+	  "/a/.dockerconfigjson|/b/config.json" },
+	{ { "--extra-dockerconfig", "/f" }, { "EXTRA_DOCKERCONFIG_FILES=/e" }, "extra_dockerconfig", "/f" },
+	{ {0}, { "GCR_REGISTRIES=gcr.io, europe-west1-docker.pkg.dev" }, "gcr_registries",
+	  "gcr.io|europe-west1-docker.pkg.dev" },
+	{ { "--gcr-registries", "us.gcr.io" }, { "GCR_REGISTRIES=gcr.io" }, "gcr_registries", "us.gcr.io" },
+	{ {0}, { "GCR_AUTH=Access-Token" }, "gcr_auth", "access-token" },
+	{ { "--gcr-auth", "json-key" }, { "GCR_AUTH=access-token" }, "gcr_auth", "json-key" },
 
 	/* a flag beats its variable, even a bad one */
 	{ { "--registries", "f.dkr.ecr.us-east-1.amazonaws.com" }, { "ECR_REGISTRIES=e.dkr.ecr.us-east-1.amazonaws.com" },
@@ -376,11 +397,12 @@ static const struct bad_row bad_rows[] = {
 	{ { "--secret-name", "--force" }, {0}, "--secret-name: missing value (--secret-name N)" },
 	{ { "--output" }, {0}, "--output: missing value (--output json|yaml)" },
 	{ { "--bogus", "--help" }, {0}, "unknown option \"--bogus\": see --help" },
-	/* the planned options do not exist yet */
-	{ { "--ecr-public" }, {0}, "unknown option \"--ecr-public\": see --help" },
-	{ { "--extra-dockerconfig", "f" }, {0}, "unknown option \"--extra-dockerconfig\": see --help" },
-	{ { "--gcr-registries=gcr.io" }, {0}, "unknown option \"--gcr-registries=gcr.io\": see --help" },
-	{ { "--gcr-auth", "json-key" }, {0}, "unknown option \"--gcr-auth\": see --help" },
+	/* other registries: host checks are gcr's, files are read by dockerconfig */
+	{ {0}, { "ECR_PUBLIC=maybe" }, "ECR_PUBLIC \"maybe\": must be true, false, 1, 0, yes or no" },
+	{ { "--extra-dockerconfig", "a,,b" }, {0}, "--extra-dockerconfig \"a,,b\": empty file name in the list" },
+	{ { "--gcr-registries=gcr.io," }, {0}, "--gcr-registries \"gcr.io,\": empty registry in the list" },
+	{ { "--gcr-auth", "key" }, {0}, "--gcr-auth \"key\": must be json-key or access-token" },
+	{ { "--gcr-auth" }, {0}, "--gcr-auth: missing value (--gcr-auth json-key|access-token)" },
 	/* first error wins, in docs/reference.md's order */
 	{ { "--concurrency", "0", "--secret-name", "X" }, {0},
 	  "--secret-name \"X\": not a valid Secret name (DNS-1123 subdomain, at most 253)" },
@@ -484,6 +506,8 @@ static void test_help_and_version(void)
 		"REQUEST_TIMEOUT", "--deadline", "RUN_DEADLINE", "--api-server", "KUBERNETES_API_SERVER",
 		"--serviceaccount-dir", "SERVICEACCOUNT_DIR", "--field-manager", "FIELD_MANAGER",
 		"--log-format json|text", "LOG_FORMAT", "--log-level", "LOG_LEVEL", "-h, --help", "--version",
+		"--ecr-public", "ECR_PUBLIC=true", "--extra-dockerconfig F1,F2  $EXTRA_DOCKERCONFIG_FILES",
+		"--gcr-registries H1,H2", "GCR_REGISTRIES", "--gcr-auth json-key|access-token  $GCR_AUTH",
 		"default: ecr-creds", "default: 4", "default: 10", "default: 300", "default: json",
 		"default: info", "default: /var/run/secrets/kubernetes.io/serviceaccount",
 		"default: ecr-refresh", NULL
@@ -496,7 +520,6 @@ static void test_help_and_version(void)
 			fprintf(stderr, "usage lacks %s\n", mentioned[i]);
 		CHECK(strstr(out, mentioned[i]) != NULL);
 	}
-	CHECK(strstr(out, "ecr-public") == NULL && strstr(out, "gcr") == NULL && strstr(out, "GCR") == NULL);
 	CHECK(strncmp(out, "usage: ecr-refresh", 18) == 0);
 
 	CHECK_EQ_INT(capture_stdout((const char *[]){ "-h", NULL }, out_h, sizeof out_h), CONFIG_EXIT_0);
