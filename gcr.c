@@ -506,10 +506,11 @@ int gcr_client_init(struct gcr_client *c, enum gcr_auth mode, const struct http_
 	c->proxy = proxy;
 	c->timeout_ms = (int64_t)timeout_s * 1000;
 	c->deadline_ms = deadline_ms;
-	if (!key_path && mode != GCR_AUTH_DEFAULT) {
-		snprintf(err, errlen, "GCR_AUTH %s needs a key file in GOOGLE_APPLICATION_CREDENTIALS "
-		         "(unset GCR_AUTH to use the metadata server)",
-		         mode == GCR_AUTH_JSON_KEY ? "json-key" : "access-token");
+	/* Without a key there is nothing to put in a json-key entry; the metadata server gives
+	 * access tokens only. */
+	if (!key_path && mode == GCR_AUTH_JSON_KEY) {
+		snprintf(err, errlen, "GCR_AUTH json-key needs a key file in GOOGLE_APPLICATION_CREDENTIALS "
+		         "(without one, access tokens come from the metadata server)");
 		return GCR_ECONFIG;
 	}
 	c->use_metadata = key_path == NULL;
@@ -624,18 +625,22 @@ static int fetch_from_metadata(struct gcr_client *c, char *token, size_t tokenle
 		{ "Metadata-Flavor", 15, "Google", 6 },
 		{ "Accept", 6, "application/json", 16 },
 	};
-	char url[HTTP_MAX_URL], host[HTTP_MAX_HOST + 1];
+	char url[HTTP_MAX_URL];
 	struct http_request req;
 	struct http_url parsed;
 	char uerr[160];
+	int allowed;
 
+	/* Checked by gcr_client_init already; a name is resolved only now. */
 	snprintf(url, sizeof url, "http://%s%s", c->metadata_host, GCR_METADATA_TOKEN_PATH);
-	if (http_parse_url(url, &parsed, uerr, sizeof uerr) != 0)
+	if (http_parse_url(url, &parsed, uerr, sizeof uerr) != 0) {
+		snprintf(c->err, sizeof c->err, "GCE_METADATA_HOST: %s", uerr);
 		return GCR_ETOKEN;
-	memcpy(host, parsed.host, sizeof host);
-	if (metadata_host_allowed(host, 0) != 1) {
-		snprintf(c->err, sizeof c->err, "Google metadata server %s: %s", host,
-		         metadata_host_allowed(host, 0) < 0 ? "the name does not resolve (not on GKE or GCE?)"
+	}
+	allowed = metadata_host_allowed(parsed.host, 0);
+	if (allowed != 1) {
+		snprintf(c->err, sizeof c->err, "Google metadata server %s: %s", parsed.host,
+		         allowed < 0 ? "the name does not resolve (not on GKE or GCE?)"
 		         : "resolves to an address that is not loopback or link-local: refused over plain http");
 		return GCR_ETOKEN;
 	}

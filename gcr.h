@@ -119,8 +119,8 @@ struct gcr_client {
 
 /*
  * Reads GOOGLE_APPLICATION_CREDENTIALS (and the key file), GCE_METADATA_HOST and
- * SSL_CERT_FILE. mode GCR_AUTH_DEFAULT means json-key with a key file, the metadata
- * server without; json-key without a key file is GCR_ECONFIG. proxy (may be NULL) applies
+ * SSL_CERT_FILE. Without a key file access tokens come from the metadata server (so
+ * json-key is then GCR_ECONFIG); with one, GCR_AUTH_DEFAULT means json-key. proxy (may be NULL) applies
  * to the https token endpoint. Returns 0 or GCR_ECONFIG with err. gcr_client_free in
  * both cases.
  */

@@ -310,6 +310,10 @@ static void test_client_config(void)
 	CHECK_EQ_INT(gcr_client_init(&c, GCR_AUTH_JSON_KEY, NULL, 5, 0, err, sizeof err), GCR_ECONFIG);
 	CHECK(strstr(err, "GOOGLE_APPLICATION_CREDENTIALS") != NULL);
 	gcr_client_free(&c);
+	/* access-token without a key: the metadata server's tokens. */
+	CHECK_EQ_INT(gcr_client_init(&c, GCR_AUTH_ACCESS_TOKEN, NULL, 5, 0, err, sizeof err), 0);
+	CHECK(c.use_metadata);
+	gcr_client_free(&c);
 
 	/* A key file: json-key by default; a malformed one names the file, never the key. */
 	text = key_json("service_account", "sa@x", NULL, pem);
