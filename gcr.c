@@ -20,9 +20,14 @@
 #include "files.h"
 #include "log.h"
 #include "net.h"
+#include "retry.h"
 
 #define CONN_BUF_SIZE (HTTP_MAX_HEADER + 64 * 1024 + 1)
 #define MAX_PRIVATE_KEY_DER 8192      /* an RSA-8192 PKCS#8 key is ~4.8 KiB */
+#define MAX_ATTEMPTS 4                /* as the AWS calls: three retries at most */
+#define BACKOFF_BASE_MS 100
+#define BACKOFF_CAP_MS 5000
+#define RETRY_AFTER_CAP_S 30
 
 /* ---- hosts ------------------------------------------------------------------------- */
 
@@ -520,6 +525,7 @@ int gcr_client_init(struct gcr_client *c, enum gcr_auth mode, const struct http_
 		return rc;
 	if (c->mode == GCR_AUTH_JSON_KEY)
 		return 0;
+	retry_seed(&c->rng, 0);
 	c->conn_buf = malloc(CONN_BUF_SIZE);
 	if (!c->conn_buf) {
 		snprintf(err, errlen, "out of memory");
@@ -558,20 +564,35 @@ static int token_failed(struct gcr_client *c, const char *where, const struct ht
 	return GCR_ETOKEN;
 }
 
+struct attempt {
+	int retryable;              /* worth another try: transport, 429, 5xx */
+	long retry_after_s;         /* the server's Retry-After, or -1 */
+};
+
 /* One request; on 2xx the answer's token into token[0..tokenlen). */
-static int token_request(struct gcr_client *c, const struct http_request *req, const char *where,
-                         char *token, size_t tokenlen, long *expires_in)
+static int token_request(struct gcr_client *c, struct http_request *req, const char *where,
+                         char *token, size_t tokenlen, long *expires_in, struct attempt *a)
 {
+	const struct http_header *after;
 	struct http_response resp;
 	char perr[160];
 	int rc;
 
+	a->retryable = 0;
+	a->retry_after_s = -1;
+	req->deadline_ms = c->deadline_ms < net_now_ms() + c->timeout_ms ? c->deadline_ms : net_now_ms() + c->timeout_ms;
 	rc = http_request(&c->conn, req, &resp);
 	if (rc < 0) {
 		snprintf(c->err, sizeof c->err, "Google token from %s: %s", where, c->conn.err);
+		/* A refused certificate or a hostile answer will not get better by asking again. */
+		a->retryable = rc == HTTP_EIO || rc == HTTP_ETIMEOUT || rc == HTTP_ECONNECT || rc == HTTP_ETLS;
 		return GCR_ETOKEN;
 	}
 	if (resp.status / 100 != 2) {
+		a->retryable = resp.status == 429 || resp.status / 100 == 5;
+		after = http_find_header(&resp, "Retry-After");
+		if (after)
+			a->retry_after_s = retry_after_seconds(after->value, after->value_len);
 		rc = token_failed(c, where, &resp);
 	} else if (c->use_metadata && !http_find_header(&resp, "Metadata-Flavor")) {
 		/* The real server says who it is; anything else on that address is not it. */
@@ -583,6 +604,29 @@ static int token_request(struct gcr_client *c, const struct http_request *req, c
 	}
 	explicit_bzero((char *)resp.body, resp.body_len);
 	return rc;
+}
+
+/* token_request, again on transport errors, 429 and 5xx, with backoff and jitter (or the
+ * server's Retry-After) within the run deadline, as the AWS calls are. */
+static int token_with_retries(struct gcr_client *c, struct http_request *req, const char *where,
+                              char *token, size_t tokenlen, long *expires_in)
+{
+	struct attempt a;
+	char number[16];
+	int attempt, rc;
+
+	for (attempt = 1;; attempt++) {
+		rc = token_request(c, req, where, token, tokenlen, expires_in, &a);
+		if (rc == 0 || !a.retryable || attempt >= MAX_ATTEMPTS)
+			return rc;
+		if (retry_sleep(retry_wait_ms(a.retry_after_s, RETRY_AFTER_CAP_S,
+		                              retry_backoff_ms(attempt, BACKOFF_BASE_MS, BACKOFF_CAP_MS,
+		                                               retry_random(&c->rng))),
+		                c->deadline_ms) != 0)
+			return rc;
+		snprintf(number, sizeof number, "%d", attempt);
+		log_event(LOG_WARN, "google request retried", "url", where, "error", c->err, "#attempt", number, NULL);
+	}
 }
 
 static int fetch_from_key(struct gcr_client *c, char *token, size_t tokenlen, long *expires_in)
@@ -612,9 +656,8 @@ static int fetch_from_key(struct gcr_client *c, char *token, size_t tokenlen, lo
 	req.body = body;
 	req.body_len = sizeof prefix - 1 + (size_t)n;
 	req.anchors = c->anchors;
-	req.deadline_ms = c->deadline_ms < net_now_ms() + c->timeout_ms ? c->deadline_ms : net_now_ms() + c->timeout_ms;
 	req.max_body = 64 * 1024;
-	rc = token_request(c, &req, c->key.token_uri, token, tokenlen, expires_in);
+	rc = token_with_retries(c, &req, c->key.token_uri, token, tokenlen, expires_in);
 	explicit_bzero(body, sizeof body);
 	return rc;
 }
@@ -650,9 +693,8 @@ static int fetch_from_metadata(struct gcr_client *c, char *token, size_t tokenle
 	req.headers = headers;
 	req.header_count = 2;
 	req.anchors = c->anchors;
-	req.deadline_ms = c->deadline_ms < net_now_ms() + c->timeout_ms ? c->deadline_ms : net_now_ms() + c->timeout_ms;
 	req.max_body = 64 * 1024;
-	return token_request(c, &req, url, token, tokenlen, expires_in);
+	return token_with_retries(c, &req, url, token, tokenlen, expires_in);
 }
 
 static int add_hosts(char *const *hosts, size_t count, const char *user, const char *password,

@@ -114,6 +114,7 @@ struct gcr_client {
 	char *conn_buf;
 	int64_t timeout_ms;
 	int64_t deadline_ms;
+	uint64_t rng;                         /* backoff jitter */
 	char err[512];
 };
 
@@ -129,7 +130,8 @@ int gcr_client_init(struct gcr_client *c, enum gcr_auth mode, const struct http_
 
 /*
  * Appends one entry per host in hosts[0..count) (bare hosts, gcr_parse_host'ed) with the
- * client's credential: the key (json-key) or one access token fetched here. Returns 0,
+ * client's credential: the key (json-key) or one access token fetched here (transport
+ * errors, 429 and 5xx are retried with backoff, as the AWS calls). Returns 0,
  * GCR_ETOKEN with c->err ("Google token from https://...: invalid_grant (HTTP 400): ..."),
  * or -1 when out of memory.
  */

@@ -258,11 +258,24 @@ def test_google_token_refused_exits_3_and_writes_nothing(world):
     assert proc.returncode == 3, proc.stderr
     assert "invalid_grant" in proc.stderr and "Invalid JWT Signature." in proc.stderr
     assert w.cluster.get_secret_raw(ns, SECRET) is None
+    assert w.google.count("token") == 1, "a refusal is not retried"
     # Untrusted TLS: without the test CA the token endpoint is refused, nothing is sent.
     proc = w.run(["--namespaces", ns, "--gcr-auth", "access-token"], {
         "GCR_REGISTRIES": "gcr.io", "GOOGLE_APPLICATION_CREDENTIALS": w.google.key_path}, sa=w.sa_dir())
     assert proc.returncode == 3, proc.stderr
     assert len(w.google.tokens_issued) == 0
+
+
+def test_google_5xx_is_retried(world):
+    w = world
+    w.google.fail_next = (503, "backendError", "try again")
+    proc = w.run(["--namespaces", "a", "--output", "json", "--gcr-auth", "access-token"], {
+        "GCR_REGISTRIES": "gcr.io", "GOOGLE_APPLICATION_CREDENTIALS": w.google.key_path,
+        "SSL_CERT_FILE": w.google.ca_path}, aws=False)
+    assert proc.returncode == 0, proc.stderr
+    assert w.google.count("token") == 2 and len(w.google.tokens_issued) == 1
+    retried = [json.loads(l) for l in proc.stderr.splitlines() if '"google request retried"' in l]
+    assert len(retried) == 1 and retried[0]["attempt"] == 1 and "503" in retried[0]["error"]
 
 
 def test_metadata_server_must_be_local(world):
