@@ -1,5 +1,5 @@
 """End to end: one Secret for every kind of registry a namespace pulls from, written by
-build/ecr-refresh into the real kube-apiserver (tests/k8s_cluster.py): private ECR in two
+build/ecr-refresh into the real kube-apiserver (tests/standins/k8s_cluster.py): private ECR in two
 regions and ECR Public from the AWS stand-in (SigV4 checked with botocore), Docker Hub from a
 mounted dockerconfig file, and Google from the stand-in token endpoint (JWT signature
 checked with the key's public half) or metadata server. Every run's output is scanned for
