@@ -17,7 +17,7 @@ static const char *const variables[] = {
 	"NAMESPACE_SELECTOR", "EXCLUDE_NAMESPACES", "EXCLUDE_NAMESPACE", "SECRET_NAME",
 	"DOCKER_SECRET_NAME", "PATCH_SERVICE_ACCOUNTS", "FORCE_CONFLICTS", "DRY_RUN", "CONCURRENCY",
 	"REQUEST_TIMEOUT", "RUN_DEADLINE", "KUBERNETES_API_SERVER", "SERVICEACCOUNT_DIR",
-	"FIELD_MANAGER", "LOG_FORMAT", "LOG_LEVEL",
+	"FIELD_MANAGER", "LOG_FORMAT", "LOG_LEVEL", "REFRESH_BEFORE",
 	/* planned options (not in docs/reference.md yet): must have no effect */
 	"ECR_PUBLIC", "GCR_REGISTRIES", "EXTRA_DOCKERCONFIG_FILES", "GCR_AUTH",
 	NULL
@@ -97,6 +97,8 @@ static const char *describe(const struct config *cfg, const char *field, char *o
 		snprintf(out, outlen, "%d", cfg->timeout_s);
 	else if (strcmp(field, "deadline") == 0)
 		snprintf(out, outlen, "%d", cfg->deadline_s);
+	else if (strcmp(field, "refresh_before") == 0)
+		snprintf(out, outlen, "%ld", cfg->refresh_before_s);
 	else if (strcmp(field, "api_server") == 0)
 		snprintf(out, outlen, "%s", cfg->api_server ? cfg->api_server : "(none)");
 	else if (strcmp(field, "sa_dir") == 0)
@@ -128,6 +130,11 @@ static const struct good_row good_rows[] = {
 	{ {0}, {0}, "selector", "(none)" },
 	{ {0}, {0}, "secret_name", "ecr-creds" },
 	{ {0}, {0}, "force", "0" },
+	{ {0}, {0}, "refresh_before", "0" },
+	{ { "--refresh-before", "6h" }, {0}, "refresh_before", "21600" },
+	{ {0}, { "REFRESH_BEFORE=90m" }, "refresh_before", "5400" },
+	{ { "--refresh-before=1h30m" }, { "REFRESH_BEFORE=6h" }, "refresh_before", "5400" },
+	{ {0}, { "REFRESH_BEFORE=" }, "refresh_before", "0" },
 	{ {0}, {0}, "dry_run", "0" },
 	{ {0}, {0}, "output", "none" },
 	{ {0}, {0}, "concurrency", "4" },
@@ -295,6 +302,15 @@ static const struct bad_row bad_rows[] = {
 	{ { "--timeout", "20" }, { "RUN_DEADLINE=15" }, "RUN_DEADLINE 15: must be at least the request timeout (20)" },
 	{ { "--timeout", "600" }, {0}, "--timeout 600: must not exceed the run deadline (300)" },
 	{ {0}, { "REQUEST_TIMEOUT=301" }, "REQUEST_TIMEOUT 301: must not exceed the run deadline (300)" },
+
+	/* durations */
+	{ { "--refresh-before", "6" }, {0},
+	  "--refresh-before \"6\": must be a duration of 1m to 24h, like 90m, 6h or 1h30m" },
+	{ {0}, { "REFRESH_BEFORE=30s" }, "REFRESH_BEFORE \"30s\": must be a duration of 1m to 24h, like 90m, 6h or 1h30m" },
+	{ {0}, { "REFRESH_BEFORE=25h" }, "REFRESH_BEFORE \"25h\": must be a duration of 1m to 24h, like 90m, 6h or 1h30m" },
+	{ {0}, { "REFRESH_BEFORE=-6h" }, "REFRESH_BEFORE \"-6h\": must be a duration of 1m to 24h, like 90m, 6h or 1h30m" },
+	{ {0}, { "REFRESH_BEFORE=6 h" },
+	  "REFRESH_BEFORE \"6 h\": must be a duration of 1m to 24h, like 90m, 6h or 1h30m" },
 
 	/* namespace lists */
 	{ {0}, { "TARGET_NAMESPACES=ok,Bad_NS" }, "TARGET_NAMESPACES: \"Bad_NS\" is not a valid namespace name or glob" },
@@ -722,8 +738,29 @@ static void test_glob_valid(void)
 	CHECK_EQ_INT(config_is_glob(NULL), 0);
 }
 
+static void test_durations(void)
+{
+	static const struct { const char *text; long want; } rows[] = {
+		{ "1m", 60 }, { "90m", 5400 }, { "6h", 21600 }, { "1h30m", 5400 }, { "1h0m30s", 3630 },
+		{ "24h", 86400 }, { "1440m", 86400 }, { "60s", 60 }, { "2m5s", 125 }, { "0h1m", 60 },
+		{ "", -1 }, { "6", -1 }, { "59s", -1 }, { "0m", -1 }, { "24h1s", -1 }, { "86401s", -1 },
+		{ "30m1h", -1 }, { "1h1h", -1 }, { "h", -1 }, { "1d", -1 }, { "1.5h", -1 }, { "6H", -1 },
+		{ "+6h", -1 }, { "6h ", -1 }, { "99999999999999999999h", -1 }, { "1ms", -1 },
+	};
+
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		long got = -1;
+		int rc = config_parse_duration(rows[i].text, &got);
+
+		if ((rc == 0 ? got : -1) != rows[i].want)
+			fprintf(stderr, "duration row %zu \"%s\"\n", i, rows[i].text);
+		CHECK_EQ_INT(rc == 0 ? got : -1, rows[i].want);
+	}
+}
+
 int main(void)
 {
+	test_durations();
 	test_good_rows();
 	test_bad_rows();
 	test_error_buffer();
