@@ -323,6 +323,27 @@ static int read_secret_meta(const cJSON *metadata, const char *field_manager, st
 	return 0;
 }
 
+int k8s_parse_secret_meta(const char *body, size_t len, const char *field_manager,
+                          struct k8s_secret_meta *rec)
+{
+	cJSON *root = k8s_json_parse(body, len);
+	const cJSON *metadata = cJSON_GetObjectItemCaseSensitive(root, "metadata");
+	int rc = cJSON_IsObject(metadata) ? read_secret_meta(metadata, field_manager, rec) : -1;
+
+	if (rc < 0) {
+		k8s_secret_meta_clear(rec);
+		memset(rec, 0, sizeof *rec);
+	}
+	cJSON_Delete(root);
+	return rc < 0 ? -1 : 0;
+}
+
+void k8s_secret_meta_clear(struct k8s_secret_meta *rec)
+{
+	free(rec->registries);
+	rec->registries = NULL;
+}
+
 static int secret_meta_add(struct k8s_secret_meta_list *list)
 {
 	if (list->count == list->cap) {

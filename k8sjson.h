@@ -121,6 +121,13 @@ int k8s_parse_secret_meta_page(const char *body, size_t len, const char *secret_
                                const char *field_manager, struct k8s_secret_meta_list *list,
                                char *cont, size_t cont_size, char *err, size_t errlen);
 
+/* The same record from one Secret or PartialObjectMetadata (a per-namespace GET, where
+ * the list is forbidden). Returns 0, or -1 when body is no object with a valid
+ * metadata.namespace (rec->registries is heap: k8s_secret_meta_clear frees it). */
+int k8s_parse_secret_meta(const char *body, size_t len, const char *field_manager,
+                          struct k8s_secret_meta *rec);
+void k8s_secret_meta_clear(struct k8s_secret_meta *rec);
+
 /* ---- ServiceAccount imagePullSecrets --------------------------------------------------- */
 
 /*

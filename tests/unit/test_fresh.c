@@ -114,6 +114,25 @@ static void test_pages(void)
 	k8s_secret_meta_list_free(&list);
 }
 
+static void test_one_object(void)
+{
+	static const char item[] = ITEM("team-a", OURS_LABEL, OURS_ANNOTATIONS, "ecr-refresh", "Apply", OURS_FIELDS);
+	struct k8s_secret_meta rec;
+
+	memset(&rec, 0, sizeof rec);
+	CHECK_EQ_INT(k8s_parse_secret_meta(item, strlen(item), "ecr-refresh", &rec), 0);
+	CHECK(rec.ours && strcmp(rec.namespace, "team-a") == 0 && strcmp(rec.registries, HOSTS) == 0);
+	k8s_secret_meta_clear(&rec);
+	CHECK(rec.registries == NULL);
+	/* another field manager name: not ours */
+	CHECK_EQ_INT(k8s_parse_secret_meta(item, strlen(item), "someone-else", &rec), 0);
+	CHECK(rec.labelled && !rec.owns_payload && !rec.ours);
+	k8s_secret_meta_clear(&rec);
+	CHECK_EQ_INT(k8s_parse_secret_meta("{\"metadata\":{}}", 14, "ecr-refresh", &rec), -1);
+	CHECK_EQ_INT(k8s_parse_secret_meta("nope", 4, "ecr-refresh", &rec), -1);
+	CHECK(rec.registries == NULL);
+}
+
 static void test_same_hosts(void)
 {
 	static const char *const two[] = { "b.example", "a.example" };
@@ -191,6 +210,7 @@ int main(void)
 {
 	test_page();
 	test_pages();
+	test_one_object();
 	test_same_hosts();
 	test_decide();
 	return UNIT_DONE();
