@@ -14,6 +14,9 @@
 
 #include <cJSON.h>
 
+#include "log.h"
+#include "targets.h"
+
 #define FIELD_MAX 128
 
 static const char *const reason_names[] = {
@@ -159,4 +162,70 @@ out:
 	cJSON_Delete(doc);
 	free(note);
 	return text;
+}
+
+/* ---- posting ------------------------------------------------------------------------- */
+
+int events_post(struct k8s_conn *conn, const struct event_spec *spec)
+{
+	char path[K8S_PATH_MAX], text[K8S_REASON_MAX - 32];
+	char *body = events_body(spec);
+	struct k8s_request req = { "POST", path, "application/json", "application/json", body, 0 };
+	struct k8s_reply r;
+	int rc;
+
+	if (!body || snprintf(path, sizeof path, "/apis/events.k8s.io/v1/namespaces/%s/events", spec->namespace) >=
+	                     (int)sizeof path) {
+		free(body);
+		return -1;
+	}
+	req.body_len = strlen(body);
+	rc = k8s_call(conn, &req, &r);
+	free(body);
+	if (rc == 0 && (r.status == 201 || r.status == 200 || r.status == 409))
+		return 0;               /* 409: today's Event for this failure is there already */
+	if (rc == 0 && r.status == 403)
+		return 1;
+	if (rc == 0)
+		k8s_reply_text(&r, text, sizeof text);
+	log_event(LOG_DEBUG, "event not recorded", "namespace", spec->namespace,
+	          "event_reason", events_reason_name(spec->reason), "reason", rc == 0 ? text : r.reason, NULL);
+	return -1;
+}
+
+void events_now(struct event_spec *spec)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	spec->now_s = (long long)ts.tv_sec;
+	spec->now_us = ts.tv_nsec / 1000;
+}
+
+void events_instance(char *out, size_t size)
+{
+	const char *host = getenv("HOSTNAME");
+
+	snprintf(out, size, "%s", host && strlen(host) < size && config_valid_dns_subdomain(host) ? host : "ecr-refresh");
+}
+
+void events_post_run(struct k8s_client *client, const struct config *cfg, enum event_reason reason,
+                     const char *message, const char *instance)
+{
+	char own[64], err[256];
+	struct event_spec spec = { own, "Namespace", own, cfg->secret_name, reason, "Refresh", message, instance, 0, 0 };
+	struct k8s_conn *conn;
+
+	if (targets_own_namespace(cfg->serviceaccount_dir, own, sizeof own, err, sizeof err) < 0) {
+		log_event(LOG_DEBUG, "event not recorded", "event_reason", events_reason_name(reason), "reason", err, NULL);
+		return;
+	}
+	conn = k8s_conn_new(client, 0, HTTP_MAX_HEADER + 16384);
+	if (!conn)
+		return;
+	events_now(&spec);
+	if (events_post(conn, &spec) == 1)
+		log_event(LOG_WARN, "cannot record Events: grant create on events (events.k8s.io) to see "
+		          "failures there", "namespace", own, NULL);
+	k8s_conn_free(conn);
 }

@@ -16,6 +16,9 @@
 
 #include <stddef.h>
 
+#include "config.h"
+#include "k8s.h"
+
 enum event_reason {
 	EVENT_FORBIDDEN,             /* 403 */
 	EVENT_CONFLICT,              /* 409: another field manager */
@@ -63,5 +66,24 @@ int events_name(const struct event_spec *spec, char out[EVENT_NAME_SIZE]);
  * Returns heap JSON the caller frees, or NULL (out of memory, time out of range).
  */
 char *events_body(const struct event_spec *spec);
+
+/* ---- posting ------------------------------------------------------------------------- */
+
+/* Sets spec's time to now (the real-time clock). */
+void events_now(struct event_spec *spec);
+
+/* The reportingInstance of this process: the pod's name ($HOSTNAME, which Kubernetes sets
+ * to it) when it is a DNS-1123 subdomain, else "ecr-refresh". */
+void events_instance(char *out, size_t size);
+
+/* Creates the Event on conn. Returns 0 when it was created or is there already (409),
+ * 1 when Events are forbidden (403: the caller warns once and stops trying), -1 on any
+ * other failure (logged at debug). Never a reason to fail a run. */
+int events_post(struct k8s_conn *conn, const struct event_spec *spec);
+
+/* A whole-run failure as an Event in the tool's own namespace (the ServiceAccount folder's
+ * namespace file; none there, none posted), regarding that namespace. Best effort. */
+void events_post_run(struct k8s_client *client, const struct config *cfg, enum event_reason reason,
+                     const char *message, const char *instance);
 
 #endif

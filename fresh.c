@@ -4,6 +4,7 @@
 #include "fresh.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "civil.h"
@@ -91,4 +92,65 @@ int fresh_decide(const struct k8s_secret_meta *rec, const struct fresh_want *wan
 		return 1;
 	}
 	return 0;
+}
+
+/* ---- reading the Secrets ------------------------------------------------------------- */
+
+/* The metadata-only representation and nothing else: a server that cannot give it (406)
+ * would otherwise send every Secret's data; the per-namespace reads are the way then. */
+#define ACCEPT_METADATA_LIST "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
+
+static int list_page_path(char *out, size_t size, const char *secret_name, const char *cont)
+{
+	char cont_q[3 * K8S_MAX_CONTINUE + 1] = "";
+
+	if (cont[0])
+		k8s_query_encode(cont, cont_q, sizeof cont_q);
+	/* a Secret name is a DNS-1123 subdomain: nothing in it needs encoding */
+	return snprintf(out, size, "/api/v1/secrets?fieldSelector=metadata.name%%3D%s&limit=%d%s%s", secret_name,
+	                FRESH_LIST_LIMIT, cont[0] ? "&continue=" : "", cont_q) < (int)size ? 0 : -1;
+}
+
+int fresh_list_secrets(struct k8s_conn *conn, const struct config *cfg, struct k8s_secret_meta_list *out,
+                       struct k8s_reply *r)
+{
+	char cont[K8S_MAX_CONTINUE + 1] = "", path[K8S_PATH_MAX], err[200], text[K8S_REASON_MAX - 32];
+	struct k8s_request req = { "GET", path, ACCEPT_METADATA_LIST, NULL, NULL, 0 };
+	int relists = 0, rc;
+
+	for (;;) {
+		if (list_page_path(path, sizeof path, cfg->secret_name, cont) < 0) {
+			k8s_reply_fail(r, K8S_FAIL_OTHER, "secret list URL too long");
+			return -1;
+		}
+		if (k8s_call(conn, &req, r) < 0)
+			return -1;
+		/* 410: the continue token expired (api-concepts.md): from the start again */
+		if (r->status == 410 && cont[0] && relists++ < FRESH_MAX_RELISTS) {
+			k8s_secret_meta_list_free(out);
+			cont[0] = '\0';
+			continue;
+		}
+		if (r->status == 403 || r->status == 406) {
+			k8s_reply_text(r, text, sizeof text);
+			snprintf(r->reason, sizeof r->reason, "%s", text);
+			k8s_secret_meta_list_free(out);
+			return 1;
+		}
+		if (r->status != 200) {
+			k8s_reply_text(r, text, sizeof text);
+			snprintf(r->reason, sizeof r->reason, "listing secrets: %s", text);
+			r->failure = K8S_FAIL_REFUSED;
+			return -1;
+		}
+		rc = k8s_parse_secret_meta_page(r->body, r->body_len, cfg->secret_name, cfg->field_manager, out,
+		                                cont, sizeof cont, err, sizeof err);
+		k8s_reply_wipe(r);
+		if (rc < 0) {
+			k8s_reply_fail(r, K8S_FAIL_OTHER, err);
+			return -1;
+		}
+		if (!cont[0])
+			return 0;
+	}
 }

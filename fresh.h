@@ -14,7 +14,12 @@
 
 #include <stddef.h>
 
+#include "config.h"
+#include "k8s.h"
 #include "k8sjson.h"
+
+#define FRESH_LIST_LIMIT  2000   /* Secrets per page: 1,000 namespaces take one */
+#define FRESH_MAX_RELISTS 3
 
 struct fresh_want {
 	const char *const *hosts;       /* the configured registry hosts; NULL: not compared (the
@@ -37,5 +42,16 @@ int fresh_decide(const struct k8s_secret_meta *rec, const struct fresh_want *wan
 /* 1 when the comma-separated list (blanks around items ignored) names exactly the hosts of
  * hosts[0..count), duplicates and order aside. */
 int fresh_same_hosts(const char *list, const char *const *hosts, size_t count);
+
+/*
+ * Reads every Secret named cfg->secret_name, metadata only, in one request per
+ * FRESH_LIST_LIMIT Secrets: GET /api/v1/secrets?fieldSelector=metadata.name%3DNAME, which
+ * RBAC allows with `list` on secrets narrowed by resourceNames to that name (the field
+ * selector names it). Returns 0 with out filled (k8s_secret_meta_list_find-able); 1 when
+ * the list is refused (403, or 406 from a server without the metadata-only form: read
+ * each namespace instead), r->reason saying why; -1 with r failed otherwise.
+ */
+int fresh_list_secrets(struct k8s_conn *conn, const struct config *cfg, struct k8s_secret_meta_list *out,
+                       struct k8s_reply *r);
 
 #endif

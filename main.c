@@ -1,14 +1,17 @@
 /*
  * ecr-refresh: one run (docs/reference.md). Configuration is read and checked in full before
- * anything is contacted; then AWS credentials, one ECR token per region, the
- * .dockerconfigjson, and either the Kubernetes phase (apply_run) or, with --output, the
- * Secret manifests on stdout. Exit codes are docs/reference.md "Exit codes"; only this
+ * anything is contacted; then the target namespaces and what their Secrets are
+ * (apply_open), and only when some need a write (always, without --refresh-before) AWS
+ * credentials, one ECR token per region, the .dockerconfigjson and the writes
+ * (apply_write). With --output, the tokens and the Secret manifests on stdout. Exit codes
+ * are docs/reference.md "Exit codes"; only this
  * file exits.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cJSON.h>
 
@@ -18,6 +21,7 @@
 #include "config.h"
 #include "ecr.h"
 #include "exitcode.h"
+#include "fresh.h"
 #include "http.h"
 #include "k8sjson.h"
 #include "log.h"
@@ -40,8 +44,13 @@ struct run {
 	char *dockerconfigjson;
 	char *hosts;                          /* comma-separated, for the annotation */
 	char expires_at[32];
+	const char **host_list;               /* the configured hosts, views into registries */
+	char config_digest[SECRET_DIGEST_SIZE];
 	char err[512];
 };
+
+/* What the last token failure said, for the run's Event (main's own, like its exit). */
+static char token_failure[512];
 
 static int config_error(const char *message)
 {
@@ -51,6 +60,7 @@ static int config_error(const char *message)
 
 static int aws_error(const char *message)
 {
+	snprintf(token_failure, sizeof token_failure, "no ECR token: %s", message);
 	log_event(LOG_ERROR, "no ECR token", "error", message, NULL);
 	return EXIT_CREDENTIALS;
 }
@@ -222,6 +232,7 @@ static int print_manifests(struct run *r)
 			.dockerconfigjson = r->dockerconfigjson,
 			.registries = r->hosts,
 			.expires_at = r->expires_at,
+			.config_digest = r->config_digest,
 		};
 		cJSON *doc = secret_manifest(&spec);
 
@@ -274,12 +285,53 @@ out:
 
 /* ---- the run -------------------------------------------------------------------- */
 
+/* The digest of the configured registries (secret.h). Without --registries the default
+ * registry is known only after a token, so the digest covers what was configured: none. */
+static int config_digest(struct run *r)
+{
+	r->host_list = calloc(r->registry_count ? r->registry_count : 1, sizeof *r->host_list);
+	if (!r->host_list)
+		return config_error("out of memory");
+	for (size_t i = 0; i < r->registry_count; i++)
+		r->host_list[i] = r->registries[i].host;
+	if (secret_config_digest(r->host_list, r->registry_count, NULL, r->config_digest) != 0)
+		return config_error("out of memory");
+	return 0;
+}
+
+/*
+ * The Kubernetes side: the targets and what their Secrets are first, then, with
+ * --refresh-before, nothing more when none needs a write (no registry is asked for a
+ * token); else the tokens and the writes. A run that gets no token says so in an Event.
+ */
+static int kubernetes(struct run *r)
+{
+	const struct config *cfg = r->cfg;
+	struct fresh_want want = { r->registry_count ? r->host_list : NULL, r->registry_count, r->config_digest,
+	                           (long long)time(NULL), cfg->refresh_before_s };
+	struct apply_params params = { cfg, NULL, NULL, r->expires_at, r->config_digest, &r->proxy, r->deadline_ms };
+	struct apply_phase *phase = NULL;
+	int rc = apply_open(cfg, &r->proxy, r->deadline_ms, &phase);
+
+	if (rc == 0 && cfg->refresh_before_s && apply_plan(phase, &want) == 0) {
+		rc = apply_write(phase, NULL);
+	} else if (rc == 0 && (rc = fetch_tokens(r)) != 0) {
+		apply_run_failed(phase, token_failure);
+	} else if (rc == 0) {
+		params.dockerconfigjson = r->dockerconfigjson;
+		params.registries = r->hosts;
+		rc = apply_write(phase, &params);
+	}
+	apply_close(phase);
+	return rc;
+}
+
 static int run(struct run *r)
 {
 	const struct config *cfg = r->cfg;
 	int rc;
 
-	if ((rc = parse_registries(r)) != 0)
+	if ((rc = parse_registries(r)) != 0 || (rc = config_digest(r)) != 0)
 		return rc;
 	if (http_proxy_from_env(&r->proxy, r->err, sizeof r->err) != 0)
 		return config_error(r->err);
@@ -296,21 +348,11 @@ static int run(struct run *r)
 		return config_error(r->err);
 
 	/* From here on the network is used. */
+	if (cfg->output == OUTPUT_NONE)
+		return kubernetes(r);
 	if ((rc = fetch_tokens(r)) != 0)
 		return rc;
-	if (cfg->output != OUTPUT_NONE)
-		return print_manifests(r);
-	{
-		struct apply_params params = {
-			.cfg = cfg,
-			.dockerconfigjson = r->dockerconfigjson,
-			.registries = r->hosts,
-			.expires_at = r->expires_at,
-			.proxy = &r->proxy,
-			.deadline_ms = r->deadline_ms,
-		};
-		return apply_run(&params);
-	}
+	return print_manifests(r);
 }
 
 static void run_free(struct run *r)
@@ -322,6 +364,7 @@ static void run_free(struct run *r)
 		free(r->dockerconfigjson);
 	}
 	ecr_tokens_free(r->tokens, r->token_count);
+	free(r->host_list);
 	free(r->registries);
 	free(r->hosts);
 	k8s_namespace_list_free(&r->targets);
