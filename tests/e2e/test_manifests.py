@@ -150,7 +150,8 @@ def assert_least_privilege(rules, where):
         assert "*" not in verbs | resources | groups | set(r.get("resourceNames", [])), (where, r)
         assert "delete" not in verbs and "deletecollection" not in verbs, (where, r)
         if "secrets" in resources:
-            assert not verbs & {"list", "watch"}, (where, r)
+            # listing Secrets only by the one name (the metadata-only read of them all)
+            assert not verbs & {"list", "watch"} or r.get("resourceNames") == [SECRET_NAME], (where, r)
             assert groups == {""}, (where, r)
         assert not verbs & {"escalate", "bind", "impersonate"}, (where, r)
 
@@ -262,9 +263,11 @@ def check_cronjob(cronjob):
     spec = cronjob["spec"]
     assert cronjob["apiVersion"] == "batch/v1"
     assert cronjob["metadata"]["namespace"] == SA_NAMESPACE
-    assert spec["schedule"] == "0 */6 * * *"
+    # every 10 minutes, writing only what needs it (docs/reference.md "--refresh-before")
+    assert spec["schedule"] == "*/10 * * * *"
+    assert env_of(cronjob)["REFRESH_BEFORE"].get("value") == "6h"
     assert spec["concurrencyPolicy"] == "Forbid"
-    assert spec["startingDeadlineSeconds"] > 0
+    assert 0 < spec["startingDeadlineSeconds"] < 600
     job = spec["jobTemplate"]["spec"]
     assert job["backoffLimit"] >= 0
     assert job["activeDeadlineSeconds"] > RUN_DEADLINE_DEFAULT
@@ -404,7 +407,7 @@ def test_cronjob_yaml_dry_run(k8s_cluster):
     objects = parse(read(CRONJOB_YAML))
     stored = check_against_apiserver(k8s_cluster, objects)
     job = stored[("CronJob", SA_NAMESPACE, "ecr-refresh")]
-    assert job["apiVersion"] == "batch/v1beta1" and job["spec"]["schedule"] == "0 */6 * * *"
+    assert job["apiVersion"] == "batch/v1beta1" and job["spec"]["schedule"] == "*/10 * * * *"
 
 
 def test_cronjob_yaml_with_every_option_enabled_dry_run(k8s_cluster):
@@ -496,8 +499,8 @@ def test_overlay_renders_and_dry_runs(k8s_cluster, overlay):
 
 # ---- tests: the shipped RBAC in force -------------------------------------------------------
 
-def _can(cluster, sa_ns, ns, verb, resource, name=None):
-    attrs = {"namespace": ns, "verb": verb, "resource": resource, "version": "v1"}
+def _can(cluster, sa_ns, ns, verb, resource, name=None, group=""):
+    attrs = {"namespace": ns, "verb": verb, "resource": resource, "version": "v1", "group": group}
     if ns is None:
         del attrs["namespace"]
     if name:
@@ -547,8 +550,11 @@ def test_shipped_rbac_grants_exactly_what_the_tool_needs(k8s_cluster):
             assert not _can(c, sa_ns, ns, "patch", "secrets", "someone-elses")
             assert not _can(c, sa_ns, ns, "update", "secrets", SECRET_NAME)
             assert not _can(c, sa_ns, ns, "update", "serviceaccounts", "builder")
+            assert _can(c, sa_ns, ns, "create", "events", group="events.k8s.io")
+            assert not _can(c, sa_ns, ns, "patch", "events", group="events.k8s.io")
             for verb in ("list", "watch", "delete", "deletecollection"):
                 assert not _can(c, sa_ns, ns, verb, "secrets"), verb
+                assert not _can(c, sa_ns, ns, verb, "secrets", SECRET_NAME), verb
             assert not _can(c, sa_ns, ns, "delete", "secrets", SECRET_NAME)
         assert not _can(c, sa_ns, other, "create", "secrets")
         assert not _can(c, sa_ns, None, "list", "namespaces")
@@ -560,6 +566,10 @@ def test_shipped_rbac_grants_exactly_what_the_tool_needs(k8s_cluster):
         assert _can(c, sa_ns, other, "create", "secrets")
         assert _can(c, sa_ns, other, "patch", "secrets", SECRET_NAME)
         assert not _can(c, sa_ns, other, "get", "secrets", "someone-elses")
+        for verb in ("list", "watch"):
+            assert _can(c, sa_ns, None, verb, "secrets", SECRET_NAME), verb
+            assert not _can(c, sa_ns, None, verb, "secrets", "someone-elses"), verb
+        assert _can(c, sa_ns, other, "create", "events", group="events.k8s.io")
         for verb in ("list", "watch", "delete"):
             assert not _can(c, sa_ns, other, verb, "secrets"), verb
         assert not _can(c, sa_ns, None, "watch", "namespaces")

@@ -104,20 +104,23 @@ def identity_manifests(namespaces, secret_name="ecr-creds", sa_name="ecr-refresh
     """The ServiceAccount and the least-privilege RBAC objects ecr-refresh runs with, as
     dicts, in apply order: ServiceAccount, per target namespace a Role and RoleBinding, and
     with selector_mode (a --namespace-selector, or globs in --namespaces) a ClusterRole
-    allowing `list` on namespaces and its ClusterRoleBinding.
+    allowing `list` on namespaces, `list`/`watch` on secrets narrowed to secret_name (the
+    one metadata-only read of every such Secret) and its ClusterRoleBinding.
 
     Secrets: SSA creating a Secret needs `create`, which RBAC cannot narrow by name
     (https://kubernetes.io/docs/reference/access-authn-authz/rbac/#referring-to-resources:
     create requests carry no name at authorization time); `get` and `patch` are narrowed
     to the one Secret. service_accounts=True adds `get`,`update` on every ServiceAccount
     of the namespace (read-modify-PUT of imagePullSecrets); a list of names narrows that
-    rule to those ServiceAccounts."""
+    rule to those ServiceAccounts. `create` on events (events.k8s.io) lets failures show
+    as Events; without it they go to the log only."""
     labels = {"app.kubernetes.io/name": "ecr-refresh"}
     subject = {"kind": "ServiceAccount", "name": sa_name, "namespace": sa_namespace}
     rules = [
         {"apiGroups": [""], "resources": ["secrets"], "verbs": ["create"]},
         {"apiGroups": [""], "resources": ["secrets"], "resourceNames": [secret_name],
          "verbs": ["get", "patch"]},
+        {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create"]},
     ]
     if service_accounts:
         rule = {"apiGroups": [""], "resources": ["serviceaccounts"], "verbs": ["get", "update"]}
@@ -139,7 +142,9 @@ def identity_manifests(namespaces, secret_name="ecr-creds", sa_name="ecr-refresh
     if selector_mode:
         out.append({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
                     "metadata": {"name": sa_name, "labels": labels},
-                    "rules": [{"apiGroups": [""], "resources": ["namespaces"], "verbs": ["list"]}]})
+                    "rules": [{"apiGroups": [""], "resources": ["namespaces"], "verbs": ["list"]},
+                              {"apiGroups": [""], "resources": ["secrets"], "resourceNames": [secret_name],
+                               "verbs": ["list", "watch"]}]})
         out.append({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
                     "metadata": {"name": sa_name, "labels": labels},
                     "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
