@@ -205,6 +205,9 @@ def test_forbidden_namespace_gets_an_event(k8s_env):
     failed = [l for l in run.lines if l.get("namespace") == denied and l["msg"] == "secret not applied"][0]
     assert event["note"].startswith(failed["reason"][:200])
     assert "Role" in event["note"] and events(c, ok) == []
+    # the core/v1 view, as docs/reference.md says to read it
+    core = c.get("/api/v1/namespaces/%s/events?fieldSelector=reportingComponent%%3Decr-refresh" % denied)
+    assert [e["reason"] for e in core["items"]] == ["Forbidden"]
     assert lines(run, "cannot record Events: grant create on events (events.k8s.io) to see failures there") == []
     text = json.dumps(event)
     assert k8s_env.stub.leaked_secrets(text) == [] and "password" not in text
