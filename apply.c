@@ -532,8 +532,8 @@ static int events_allowed(struct apply_phase *run, int refused)
 
 	pthread_mutex_lock(&run->lock);
 	if (refused && !run->events_denied)
-		log_event(LOG_WARN, "cannot record Events: grant create on events (events.k8s.io) to see "
-		          "failures there", "namespace_event", "skipped", NULL);
+		log_event(LOG_WARN, "cannot record Events", "fix",
+		          "grant create on events (events.k8s.io) to see failures there", "namespace_event", "skipped", NULL);
 	run->events_denied |= refused;
 	allowed = !run->events_denied;
 	pthread_mutex_unlock(&run->lock);

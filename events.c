@@ -225,7 +225,7 @@ void events_post_run(struct k8s_client *client, const struct config *cfg, enum e
 		return;
 	events_now(&spec);
 	if (events_post(conn, &spec) == 1)
-		log_event(LOG_WARN, "cannot record Events: grant create on events (events.k8s.io) to see "
-		          "failures there", "namespace", own, NULL);
+		log_event(LOG_WARN, "cannot record Events", "fix",
+		          "grant create on events (events.k8s.io) to see failures there", "namespace", own, NULL);
 	k8s_conn_free(conn);
 }
