@@ -3,10 +3,13 @@
  *
  *   1. the pod's own namespace when it is the default target, the client (k8s.h);
  *   2. the target namespaces (targets.h), listed only when a glob or a selector needs it;
- *   3. --concurrency workers, each owning one connection, take namespaces from a shared
- *      index: read the Secret's metadata, server-side-apply the Secret, add it to the
- *      named ServiceAccounts;
- *   4. one log line per namespace, one summary line, the exit code.
+ *   3. what each target's Secret is: one metadata-only list of them all (fresh.h), or each
+ *      namespace's own read where the list is refused; apply_plan decides from it which
+ *      need a write (--refresh-before) -- all before the caller fetches any token;
+ *   4. --concurrency workers, each owning one connection, take namespaces from a shared
+ *      index: server-side-apply the Secret, add it to the named ServiceAccounts, record a
+ *      failure as an Event (events.h);
+ *   5. one log line per namespace, one summary line, the exit code.
  *
  * Kubernetes references: server-side apply (kubernetes/website content/en/docs/reference/
  * using-api/server-side-apply.md), API concepts for dry run (reference/using-api/

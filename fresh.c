@@ -100,15 +100,22 @@ int fresh_decide(const struct k8s_secret_meta *rec, const struct fresh_want *wan
  * would otherwise send every Secret's data; the per-namespace reads are the way then. */
 #define ACCEPT_METADATA_LIST "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
 
-static int list_page_path(char *out, size_t size, const char *secret_name, const char *cont)
+static int list_page_path(char *out, size_t size, const struct config *cfg, const char *cont)
 {
 	char cont_q[3 * K8S_MAX_CONTINUE + 1] = "";
 
 	if (cont[0])
 		k8s_query_encode(cont, cont_q, sizeof cont_q);
-	/* a Secret name is a DNS-1123 subdomain: nothing in it needs encoding */
-	return snprintf(out, size, "/api/v1/secrets?fieldSelector=metadata.name%%3D%s&limit=%d%s%s", secret_name,
-	                FRESH_LIST_LIMIT, cont[0] ? "&continue=" : "", cont_q) < (int)size ? 0 : -1;
+	/* A Secret name is a DNS-1123 subdomain: nothing in it needs encoding. With
+	 * --refresh-before the first page asks for resourceVersion=0, "any" (api-concepts.md
+	 * "Resource versions"): served from the apiserver's watch cache, as informers list,
+	 * instead of a quorum read of every Secret from etcd (1,000 Secrets: 0.19 s instead of
+	 * 1.1 s, bench/README.md). A change of the last moments may not be in it yet; the
+	 * next run sees it. Without --refresh-before the list only stands in for the reads
+	 * that tell unchanged from updated, which must see the latest version. */
+	return snprintf(out, size, "/api/v1/secrets?fieldSelector=metadata.name%%3D%s&limit=%d%s%s%s",
+	                cfg->secret_name, FRESH_LIST_LIMIT, cont[0] || !cfg->refresh_before_s ? "" : "&resourceVersion=0",
+	                cont[0] ? "&continue=" : "", cont_q) < (int)size ? 0 : -1;
 }
 
 int fresh_list_secrets(struct k8s_conn *conn, const struct config *cfg, struct k8s_secret_meta_list *out,
@@ -119,7 +126,7 @@ int fresh_list_secrets(struct k8s_conn *conn, const struct config *cfg, struct k
 	int relists = 0, rc;
 
 	for (;;) {
-		if (list_page_path(path, sizeof path, cfg->secret_name, cont) < 0) {
+		if (list_page_path(path, sizeof path, cfg, cont) < 0) {
 			k8s_reply_fail(r, K8S_FAIL_OTHER, "secret list URL too long");
 			return -1;
 		}

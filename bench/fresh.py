@@ -82,7 +82,9 @@ def curl_config(tmp, cluster, names, bodies):
             f.write('header = "Content-Type: application/apply-patch+yaml"\n')
             f.write('header = "Accept: application/json"\n')
             f.write('data-binary = "@%s"\n' % bodies[ns])
-            f.write('output = "/dev/null"\nsilent\nfail\nnext\n')
+            f.write('output = "/dev/null"\nsilent\nfail\n')
+            if ns != names[-1]:
+                f.write("next\n")
     return path
 
 
@@ -139,7 +141,7 @@ def run_all(args, tmp):
             print("  %-28s %6.3f s  %s" % (r.label, r.s.wall_ms / 1000, r.note), flush=True)
 
         conf = curl_config(tmp, cluster, names, secret_bodies(tmp, env, registry, names))
-        curl = ["/usr/bin/curl", "--parallel", "--parallel-max", str(args.concurrency), "-K", conf]
+        curl = ["/usr/bin/curl", "--silent", "--parallel", "--parallel-max", str(args.concurrency), "-K", conf]
         for kind in ("(a) new", "(b) unchanged"):
             r = measured(cluster, stub, "curl --parallel " + kind, curl, {"PATH": "/usr/bin:/bin"},
                          os.path.join(tmp, "curl-%s.log" % kind[1]))

@@ -49,7 +49,22 @@ def check_event(event, ns, reason, kind, name):
     assert len(event["eventTime"]) == len("2026-12-02T00:00:00.000000Z")
 
 
+def settle(cluster, targets, timeout=10):
+    """Waits until the apiserver's watch cache, which answers the list of a --refresh-before
+    run (resourceVersion=0), shows every target's Secret as a direct read does: what a
+    run 10 minutes later always sees."""
+    deadline = time.monotonic() + timeout
+    while True:
+        page = cluster.get(LIST_PATH + SECRET + "&resourceVersion=0", headers={"Accept": ACCEPT_LIST})
+        cached = {i["metadata"]["namespace"]: i["metadata"]["resourceVersion"] for i in page.get("items") or []}
+        if all(cached.get(ns) == cluster.resource_version(ns, SECRET) for ns in targets):
+            return
+        assert time.monotonic() < deadline, "the watch cache did not catch up"
+        time.sleep(0.05)
+
+
 def run_fresh(k8s_env, sa, targets, *extra, registries=None):
+    settle(k8s_env.cluster, targets)
     args = ["--namespaces", ",".join(targets)] + list(extra)
     if registries:
         args += ["--registries", ",".join(registries)]    # the fixture sets ECR_REGISTRIES
