@@ -57,17 +57,6 @@ def measured(cluster, stub, label, argv, env, log_path):
     return r
 
 
-def summary_of(log_path):
-    with open(log_path) as f:
-        lines = [json.loads(line) for line in f if line.startswith("{")]
-    done = [x for x in lines if x.get("msg") == "kubernetes phase finished"]
-    if not done:
-        return "no summary line"
-    d = done[-1]
-    return "created %s updated %s unchanged %s fresh %s failed %s; %s requests by its count" % (
-        d.get("created"), d.get("updated"), d.get("unchanged"), d.get("fresh"), d.get("failed"), d.get("requests"))
-
-
 def curl_config(tmp, cluster, names, bodies):
     """A curl -K file: one block per namespace (URL, method, headers, its body file). It
     holds the admin token, so 0600 and never printed."""
@@ -136,7 +125,7 @@ def run_all(args, tmp):
         for kind, extra in (("(a) new", []), ("(b) unchanged", []), ("(c) fresh", ["--refresh-before", "6h"])):
             log = os.path.join(tmp, "ecr-refresh-%s.log" % kind[1])
             r = measured(cluster, stub, "ecr-refresh " + kind, argv + extra, env, log)
-            r.note = summary_of(log)
+            r.note = namespaces.refresh_summary(log)
             runs.append(r)
             print("  %-28s %6.3f s  %s" % (r.label, r.s.wall_ms / 1000, r.note), flush=True)
 
