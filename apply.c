@@ -705,7 +705,7 @@ static size_t list_buf_size(size_t targets)
  * info). A dry run without --refresh-before reads each whole Secret in phase 2 instead.
  * Returns 0, or the exit code, logged.
  */
-static int read_secrets(struct apply_phase *run)
+static int read_secrets(struct apply_phase *run, int one_by_one)
 {
 	struct k8s_conn *conn;
 	struct k8s_reply r;
@@ -713,6 +713,9 @@ static int read_secrets(struct apply_phase *run)
 
 	if (run->target_count == 0 || (run->cfg->dry_run && !run->cfg->refresh_before_s))
 		return 0;
+	/* a watch's repair: a few namespaces, not worth the list of them all */
+	if (one_by_one)
+		return run_jobs(run, read_one_secret, run->target_count) < 0 ? EXIT_PARTIAL : 0;
 	conn = k8s_conn_new(run->client, 0, list_buf_size(run->target_count));
 	if (!conn)
 		return EXIT_PARTIAL;
@@ -850,8 +853,21 @@ static int default_namespace(const struct config *cfg, char *own, size_t size)
 	return EXIT_CONFIG;
 }
 
-int apply_open(const struct config *cfg, const struct http_proxy *proxy, int64_t deadline_ms,
-               struct apply_phase **out)
+/* The targets of the configuration, or `only` (as a watch found them). */
+static int resolve(struct apply_phase *run, const struct k8s_namespace_list *only, const char *own)
+{
+	if (!only)
+		return targets_resolve(run->client, run->cfg, own, &run->names);
+	for (size_t i = 0; i < only->count; i++)
+		if (k8s_namespace_list_add(&run->names, only->items[i].name, only->items[i].terminating) < 0) {
+			log_event(LOG_ERROR, "out of memory", NULL);
+			return EXIT_PARTIAL;
+		}
+	return 0;
+}
+
+static int open_phase(const struct config *cfg, const struct http_proxy *proxy, int64_t deadline_ms,
+                      const struct k8s_namespace_list *only, struct apply_phase **out)
 {
 	struct apply_phase *run = calloc(1, sizeof *run);
 	char own[64] = "";
@@ -868,16 +884,22 @@ int apply_open(const struct config *cfg, const struct http_proxy *proxy, int64_t
 	run->started_ms = net_now_ms();
 	run->worker_buf_size = HTTP_MAX_HEADER + WORKER_SLACK;
 	events_instance(run->instance, sizeof run->instance);
-	if ((rc = default_namespace(cfg, own, sizeof own)) != 0 ||
+	if ((!only && (rc = default_namespace(cfg, own, sizeof own)) != 0) ||
 	    (rc = k8s_client_open(cfg, proxy, deadline_ms, &run->client)) != 0)
 		return rc;
-	if ((rc = targets_resolve(run->client, cfg, own[0] ? own : NULL, &run->names)) == 0 &&
+	if ((rc = resolve(run, only, own[0] ? own : NULL)) == 0 &&
 	    (rc = take_targets(run) < 0 ? EXIT_PARTIAL : 0) == 0)
-		rc = read_secrets(run);
+		rc = read_secrets(run, only != NULL);
 	if (rc == EXIT_KUBERNETES && !cfg->dry_run)
 		events_post_run(run->client, cfg, EVENT_CLUSTER_UNAVAILABLE, "the namespaces or the Secrets could not "
 		                "be read, nothing was written (exit 4)", run->instance);
 	return rc;
+}
+
+int apply_open(const struct config *cfg, const struct http_proxy *proxy, int64_t deadline_ms,
+               struct apply_phase **out)
+{
+	return open_phase(cfg, proxy, deadline_ms, NULL, out);
 }
 
 void apply_run_failed(struct apply_phase *run, const char *message)
@@ -908,7 +930,7 @@ void apply_close(struct apply_phase *run)
 int apply_run(const struct apply_params *params)
 {
 	struct apply_phase *run;
-	int rc = apply_open(params->cfg, params->proxy, params->deadline_ms, &run);
+	int rc = open_phase(params->cfg, params->proxy, params->deadline_ms, params->only, &run);
 
 	if (rc == 0)
 		rc = apply_write(run, params);

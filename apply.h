@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "http.h"
+#include "k8sjson.h"
 
 struct apply_params {
 	const struct config *cfg;
@@ -26,6 +27,9 @@ struct apply_params {
 	const char *config_digest;      /* secret_config_digest, for the annotation */
 	const struct http_proxy *proxy; /* HTTPS_PROXY / NO_PROXY, applied to the API server too */
 	int64_t deadline_ms;            /* the whole run's deadline (net_now_ms() based) */
+	const struct k8s_namespace_list *only;  /* --watch: these namespaces alone, as the
+	                                         * watch found them (no listing); NULL: the
+	                                         * targets of the configuration */
 };
 
 /*

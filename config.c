@@ -34,6 +34,8 @@ enum option_id {
 	OPT_FIELD_MANAGER,
 	OPT_LOG_FORMAT,
 	OPT_LOG_LEVEL,
+	OPT_WATCH,
+	OPT_LIVENESS_FILE,
 	OPT_COUNT
 };
 
@@ -85,6 +87,10 @@ static const struct option_spec options[OPT_COUNT] = {
 		"log lines on stderr" },
 	[OPT_LOG_LEVEL] = { "--log-level", "L", "LOG_LEVEL", NULL, "info", NULL,
 		"debug, info, warn or error" },
+	[OPT_WATCH] = { "--watch", NULL, "WATCH", NULL, "false", "off",
+		"after the pass keep running: watch namespaces and Secrets, repair, refresh" },
+	[OPT_LIVENESS_FILE] = { "--liveness-file", "F", "LIVENESS_FILE", NULL, NULL, "none",
+		"--watch touches F every few seconds; `ecr-refresh --liveness-probe F` checks it" },
 };
 
 #define NAMESPACE_GLOB_MAX 253   /* no namespace name is longer than 63; keeps matching bounded */
@@ -878,6 +884,12 @@ static int apply_option(struct config *cfg, enum option_id id, const char *value
 			return fail_value(err, errlen, name, value, 1, "must be debug, info, warn or error");
 		cfg->log_level = (enum log_level)i;
 		return CONFIG_OK;
+	case OPT_WATCH:
+		return parse_bool(&cfg->watch, value, name, err, errlen);
+	case OPT_LIVENESS_FILE:
+		if (*value == '\0')
+			return fail_value(err, errlen, name, value, 1, "must not be empty");
+		return copy_string(&cfg->liveness_file, value, err, errlen);
 	case OPT_COUNT:
 		break;
 	}
@@ -1012,6 +1024,18 @@ int config_parse(struct config *cfg, int argc, char **argv, char *err, size_t er
 			return rc;
 		}
 	}
+	if (cfg->watch && (cfg->dry_run || cfg->output != OUTPUT_NONE)) {
+		snprintf(err, errlen, "%s: cannot be combined with --dry-run or --output", source[OPT_WATCH]);
+		rc = CONFIG_ERROR;
+		config_free(cfg);
+		return rc;
+	}
+	if (cfg->liveness_file && !cfg->watch) {
+		snprintf(err, errlen, "%s: needs --watch", source[OPT_LIVENESS_FILE]);
+		rc = CONFIG_ERROR;
+		config_free(cfg);
+		return rc;
+	}
 	if (cfg->deadline_s < cfg->timeout_s) {
 		/* Blame the one that was set: with the default deadline, the timeout is too long. */
 		char problem[96];
@@ -1051,5 +1075,6 @@ void config_free(struct config *cfg)
 	free(cfg->api_server);
 	free(cfg->serviceaccount_dir);
 	free(cfg->field_manager);
+	free(cfg->liveness_file);
 	memset(cfg, 0, sizeof *cfg);
 }

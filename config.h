@@ -36,6 +36,8 @@ struct config {
 	char *field_manager;                  /* default "ecr-refresh" */
 	enum log_format log_format;
 	enum log_level log_level;
+	int watch;                            /* --watch: keep running after the pass */
+	char *liveness_file;                  /* NULL: none */
 };
 
 enum config_result {

@@ -345,8 +345,8 @@ class Cluster:
                  "--initial-cluster", "default=http://127.0.0.1:%d" % peer_port],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log, preexec_fn=_die_with_parent)
 
-    def _start_apiserver(self, apiserver):
-        self.port = free_port()
+    def _start_apiserver(self, apiserver, port=None):
+        self.port = port or free_port()
         d = self.dir
         with open(self.apiserver_log, "ab") as log:
             self._apiserver = subprocess.Popen(
@@ -397,6 +397,42 @@ class Cluster:
                     proc.kill()
                     proc.wait()
             setattr(self, attr, None)
+
+    def stop_apiserver(self):
+        """Stops the apiserver alone (etcd keeps its data): clients see the connection drop."""
+        proc, self._apiserver = self._apiserver, None
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    def start_apiserver(self):
+        """Starts the apiserver again on the same port, over the same etcd, and waits for /readyz."""
+        self._start_apiserver(find_kube_apiserver(), port=self.port)
+        self._wait_ready(time.monotonic())
+
+    def etcdctl(self, *args):
+        """Runs etcdctl (Debian etcd-client, API v3) against the cluster's etcd; its stdout."""
+        exe = shutil.which("etcdctl")
+        if not exe:
+            raise ClusterError("no etcdctl: apt-get install -y etcd-client")
+        proc = subprocess.run([exe, "--endpoints=http://127.0.0.1:%d" % self.etcd_port] + list(args),
+                              env={"ETCDCTL_API": "3", "PATH": "/usr/bin:/bin"}, capture_output=True,
+                              text=True, timeout=60)
+        if proc.returncode != 0:
+            raise ClusterError("etcdctl %s failed: %s" % (" ".join(args), proc.stderr.strip()))
+        return proc.stdout
+
+    def etcd_compact(self):
+        """Compacts etcd up to its current revision: a watch from an older resourceVersion
+        then ends in 410 Gone. Returns that revision."""
+        status = json.loads(self.etcdctl("endpoint", "status", "-w", "json"))
+        revision = status[0]["Status"]["header"]["revision"]
+        self.etcdctl("compact", str(revision), "--physical")
+        return revision
 
     @property
     def url(self):
