@@ -928,7 +928,9 @@ static void print_usage(FILE *out)
 			fprintf(out, "  %s\n", flag);
 		fprintf(out, "      %s; default: %s\n", o->help, dflt);
 	}
-	fputs("  -h, --help                 this text\n"
+	fputs("  --liveness-probe F         exit 0 when F was touched in the last 60 s (the\n"
+	      "      exec liveness probe of --watch; alone on the command line)\n"
+	      "  -h, --help                 this text\n"
 	      "  --version                  the version\n"
 	      "\n"
 	      "Exit codes: 0 done, 1 some namespaces failed, 2 usage or configuration error,\n"

@@ -378,14 +378,20 @@ static void stream_start(struct watch *w, struct stream *s)
 	int status;
 
 	if (!s->version[0]) {
-		if (s->kind == SECRETS && !namespaces_ready(w))
+		if (s->kind == SECRETS && !namespaces_ready(w)) {
+			s->retry_at = net_now_ms() + BACKOFF_BASE_MS;   /* after them */
 			return;
+		}
 		if (relist(w, s) < 0) {
 			stream_failed(w, s, "list");
 			return;
 		}
-		if (s->kind != SECRETS)   /* what the Secrets said may be stale for new targets */
+		if (s->kind != SECRETS) {
+			/* the targets may have changed while nobody watched: the Secrets again */
+			stream_close(&w->streams[SECRETS]);
 			w->streams[SECRETS].version[0] = '\0';
+			w->streams[SECRETS].retry_at = 0;
+		}
 	}
 	if (stream_path(w, s, "watch=1&allowWatchBookmarks=true&resourceVersion=%s&timeoutSeconds=%d", s->version,
 	                WATCH_TIMEOUT_S) < 0) {

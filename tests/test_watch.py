@@ -26,25 +26,32 @@ WAIT_S = 20.0           # what a test waits before it calls a repair missing
 STOP_S = 2.0            # SIGTERM to exit
 
 
-def watch_rbac(cluster, namespaces=True, sa_namespace="ecr-refresh-system"):
-    """The ClusterRole of deploy/watch/ (rbac-watch.yaml) bound to the test identity."""
-    rules = [
-        {"apiGroups": [""], "resources": ["secrets"], "verbs": ["create"]},
-        {"apiGroups": [""], "resources": ["secrets"], "resourceNames": [SECRET],
-         "verbs": ["get", "patch", "list", "watch"]},
-    ]
-    if namespaces:
-        rules.append({"apiGroups": [""], "resources": ["namespaces"], "verbs": ["list", "watch"]})
+def shipped(path):
+    """The objects of a shipped manifest file."""
+    import yaml
+    with open(os.path.join(ROOT, path)) as f:
+        return [o for o in yaml.safe_load_all(f) if o]
+
+
+def watch_rbac(cluster, selector_mode=True, sa_namespace="ecr-refresh-system"):
+    """The shipped RBAC of the watch Deployment, bound to the test identity: with globs or a
+    selector, deploy/kustomize/base/rbac-selector.yaml + deploy/watch/rbac-watch.yaml as
+    they are; with plain names, identity_manifests' Roles for the targets (rbac.yaml) and
+    rbac-watch.yaml without its namespaces rule, as its comment says."""
+    objects = shipped("deploy/watch/rbac-watch.yaml")
+    if selector_mode:
+        objects += shipped("deploy/kustomize/base/rbac-selector.yaml")
+    else:
+        for o in objects:
+            if o["kind"] == "ClusterRole":
+                o["rules"] = [r for r in o["rules"] if r["resources"] != ["namespaces"]]
     cluster.ensure_namespace(sa_namespace)
     cluster.apply({"apiVersion": "v1", "kind": "ServiceAccount",
                    "metadata": {"name": "ecr-refresh", "namespace": sa_namespace}})
-    cluster.apply({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
-                   "metadata": {"name": "ecr-refresh-watch"}, "rules": rules})
-    cluster.apply({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
-                   "metadata": {"name": "ecr-refresh-watch"},
-                   "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
-                               "name": "ecr-refresh-watch"},
-                   "subjects": [{"kind": "ServiceAccount", "name": "ecr-refresh", "namespace": sa_namespace}]})
+    for o in objects:
+        for subject in o.get("subjects", []):
+            subject["namespace"] = sa_namespace
+        cluster.apply(o)
 
 
 class Watcher:
@@ -161,6 +168,9 @@ def watch_env(k8s_cluster, aws_stub, tmp_path):
     e = Env()
     e.cluster, e.stub, e.sa_dir, e.start = cluster, aws_stub, sa_dir, start
     yield e
+    # the watch's cluster-wide grants must not leak into other tests' identity
+    for name in ("ecr-refresh-watch", "ecr-refresh"):
+        cluster.delete("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/" + name)
     for w in started:
         if w.proc.poll() is None:
             w.proc.kill()
@@ -257,7 +267,8 @@ def test_label_change_makes_a_namespace_a_target_and_unlabel_deletes_nothing(wat
 def test_plain_names_watch_secrets_only(watch_env):
     c, stub = watch_env.cluster, watch_env.stub
     ns = c.unique_namespace("wname")
-    watch_rbac(c, namespaces=False)                         # no namespace permission at all
+    c.setup_identity([ns])
+    watch_rbac(c, selector_mode=False)                      # no namespace permission at all
     w, _ = started_watch(watch_env, ["--namespaces", ns])
     assert w.count("watch: watching", what="namespaces") == 0
     c.delete("/api/v1/namespaces/%s/secrets/%s" % (ns, SECRET))
@@ -300,12 +311,13 @@ def test_apiserver_restart_and_compaction_410_relist_lose_nothing(watch_env):
 def test_token_rotation_mid_watch(watch_env):
     c, stub = watch_env.cluster, watch_env.stub
     ns = c.unique_namespace("wtok")
-    watch_rbac(c, namespaces=False)
+    c.setup_identity([ns])
+    watch_rbac(c, selector_mode=False)
     w, sa = started_watch(watch_env, ["--namespaces", ns])
     # a new bound token: the old one is revoked by deleting and re-creating the ServiceAccount
     old = open(os.path.join(sa, "token")).read().strip()
     c.delete("/api/v1/namespaces/ecr-refresh-system/serviceaccounts/ecr-refresh")
-    watch_rbac(c, namespaces=False)
+    watch_rbac(c, selector_mode=False)
     c.make_sa_dir(sa, "ecr-refresh-system")
     new = open(os.path.join(sa, "token")).read().strip()
     assert new != old
@@ -350,7 +362,8 @@ def test_soak_memory_and_descriptors_stay_flat(watch_env):
 def test_liveness_file_and_probe(watch_env, tmp_path):
     c = watch_env.cluster
     ns = c.unique_namespace("wlive")
-    watch_rbac(c, namespaces=False)
+    c.setup_identity([ns])
+    watch_rbac(c, selector_mode=False)
     alive = str(tmp_path / "alive")
     w, _ = started_watch(watch_env, ["--namespaces", ns, "--liveness-file", alive])
     probe = lambda: subprocess.run([BIN, "--liveness-probe", alive], capture_output=True, text=True)
@@ -359,7 +372,7 @@ def test_liveness_file_and_probe(watch_env, tmp_path):
     os.utime(alive, (time.time() - 120, time.time() - 120))
     p = probe()
     assert p.returncode == 1 and "last touched" in p.stderr
-    assert subprocess.run([BIN, "--liveness-probe", str(tmp_path / "none")]).returncode == 1
+    assert subprocess.run([BIN, "--liveness-probe", str(tmp_path / "none")], capture_output=True).returncode == 1
 
 
 def test_watch_refuses_dry_run_and_output():

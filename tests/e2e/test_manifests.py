@@ -50,7 +50,7 @@ FIELD_MANAGER = "test-manifests"
 RUN_DEADLINE_DEFAULT = 300          # docs/reference.md: --deadline default
 
 KINDS_SHIPPED = {"Namespace", "ServiceAccount", "Role", "RoleBinding", "ClusterRole",
-                 "ClusterRoleBinding", "CronJob"}
+                 "ClusterRoleBinding", "CronJob", "Deployment"}
 
 # Fields kube-apiserver v1.20.2 drops without complaint: ttlSecondsAfterFinished is behind
 # the TTLAfterFinished feature gate, alpha (off) in 1.20, beta (on) from 1.21.
@@ -494,6 +494,53 @@ def test_overlay_renders_and_dry_runs(k8s_cluster, overlay):
     for k, obj in base.items():
         if obj["kind"] not in ("ServiceAccount", "CronJob"):
             assert got[k] == obj, k
+    check_against_apiserver(k8s_cluster, objects)
+
+
+# ---- tests: the watch Deployment (deploy/watch/) ---------------------------------------------
+
+WATCH = os.path.join(ROOT, "deploy", "watch")
+
+
+def test_watch_overlay_renders_and_dry_runs(k8s_cluster):
+    """deploy/watch is the CronJob's base with a one-replica Deployment running --watch in
+    place of the CronJob, the same pod hardening, the exec liveness probe on an emptyDir
+    /tmp, and the watch ClusterRole: list and watch of our Secret by name, of namespaces."""
+    exe = kubectl()
+    if not exe:
+        pytest.skip("no kubectl: only rendering the watch overlay is skipped")
+    proc = subprocess.run([exe, "kustomize", WATCH], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    objects = parse(proc.stdout)
+    base = by_key(parse(read(CRONJOB_YAML)))
+    got = by_key(objects)
+    assert set(got) - set(base) == {("Deployment", SA_NAMESPACE, "ecr-refresh"),
+                                    ("ClusterRole", None, "ecr-refresh-watch"),
+                                    ("ClusterRoleBinding", None, "ecr-refresh-watch")}
+    assert set(base) - set(got) == {("CronJob", SA_NAMESPACE, "ecr-refresh")}
+    deployment = only(objects, "Deployment")
+    spec = deployment["spec"]
+    assert spec["replicas"] == 1 and spec["strategy"] == {"type": "Recreate"}
+    pod = spec["template"]["spec"]
+    cronjob_pod = pod_spec(base[("CronJob", SA_NAMESPACE, "ecr-refresh")])
+    for field in ("serviceAccountName", "automountServiceAccountToken", "securityContext", "nodeSelector",
+                  "enableServiceLinks"):
+        assert pod[field] == cronjob_pod[field], field
+    (c,) = pod["containers"]
+    (cronjob_c,) = cronjob_pod["containers"]
+    assert c["securityContext"] == cronjob_c["securityContext"]
+    assert c["resources"] == cronjob_c["resources"]
+    env = {e["name"]: e.get("value") for e in c["env"]}
+    assert env["WATCH"] == "true"
+    probe = c["livenessProbe"]["exec"]["command"]
+    assert probe == ["/ecr-refresh", "--liveness-probe", env["LIVENESS_FILE"]]
+    (mount,) = c["volumeMounts"]
+    assert env["LIVENESS_FILE"].startswith(mount["mountPath"] + "/")
+    assert [v["name"] for v in pod["volumes"] if "emptyDir" in v] == [mount["name"]]
+    watch_role = got[("ClusterRole", None, "ecr-refresh-watch")]
+    assert canonical_rules(watch_role["rules"]) == canonical_rules([
+        {"apiGroups": [""], "resources": ["secrets"], "resourceNames": [SECRET_NAME], "verbs": ["list", "watch"]},
+        {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["list", "watch"]}])
     check_against_apiserver(k8s_cluster, objects)
 
 

@@ -164,6 +164,7 @@ RESOURCES = {
     "ClusterRole": ("/apis/rbac.authorization.k8s.io/v1", "clusterroles", False),
     "ClusterRoleBinding": ("/apis/rbac.authorization.k8s.io/v1", "clusterrolebindings", False),
     "Job": ("/apis/batch/v1", "jobs", True),
+    "Deployment": ("/apis/apps/v1", "deployments", True),
     "CronJob": ("/apis/batch/v1beta1", "cronjobs", True),   # v1.20 serves no batch/v1 CronJob
 }
 
@@ -255,6 +256,18 @@ def _die_with_parent():
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)
     except (OSError, AttributeError):
         pass
+
+
+def _terminate(proc):
+    """SIGTERM, then SIGKILL if it lingers, and always reap. None is fine."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 # ---------------------------------------------------------------------------------------
@@ -386,28 +399,13 @@ class Cluster:
         # The apiserver first, so it does not log a storm of etcd errors; SIGTERM, then
         # SIGKILL if it lingers, and always reap.
         for attr in ("_apiserver", "_etcd"):
-            proc = getattr(self, attr)
-            if proc is None:
-                continue
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            _terminate(getattr(self, attr))
             setattr(self, attr, None)
 
     def stop_apiserver(self):
         """Stops the apiserver alone (etcd keeps its data): clients see the connection drop."""
         proc, self._apiserver = self._apiserver, None
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        _terminate(proc)
 
     def start_apiserver(self):
         """Starts the apiserver again on the same port, over the same etcd, and waits for /readyz."""
