@@ -17,7 +17,7 @@ static const char *const variables[] = {
 	"NAMESPACE_SELECTOR", "EXCLUDE_NAMESPACES", "EXCLUDE_NAMESPACE", "SECRET_NAME",
 	"DOCKER_SECRET_NAME", "PATCH_SERVICE_ACCOUNTS", "FORCE_CONFLICTS", "DRY_RUN", "CONCURRENCY",
 	"REQUEST_TIMEOUT", "RUN_DEADLINE", "KUBERNETES_API_SERVER", "SERVICEACCOUNT_DIR",
-	"FIELD_MANAGER", "LOG_FORMAT", "LOG_LEVEL", "REFRESH_BEFORE",
+	"FIELD_MANAGER", "LOG_FORMAT", "LOG_LEVEL", "REFRESH_BEFORE", "WATCH", "LIVENESS_FILE",
 	/* planned options (not in docs/reference.md yet): must have no effect */
 	"ECR_PUBLIC", "GCR_REGISTRIES", "EXTRA_DOCKERCONFIG_FILES", "GCR_AUTH",
 	NULL
@@ -89,6 +89,8 @@ static const char *describe(const struct config *cfg, const char *field, char *o
 		snprintf(out, outlen, "%d", cfg->force);
 	else if (strcmp(field, "dry_run") == 0)
 		snprintf(out, outlen, "%d", cfg->dry_run);
+	else if (strcmp(field, "watch") == 0)
+		snprintf(out, outlen, "%d:%s", cfg->watch, cfg->liveness_file ? cfg->liveness_file : "(none)");
 	else if (strcmp(field, "output") == 0)
 		snprintf(out, outlen, "%s", outputs[cfg->output]);
 	else if (strcmp(field, "concurrency") == 0)
@@ -165,6 +167,9 @@ static const struct good_row good_rows[] = {
 	{ { "--force" }, {0}, "force", "1" },
 	{ { "--force=no" }, { "FORCE_CONFLICTS=true" }, "force", "0" },
 	{ { "--dry-run" }, {0}, "dry_run", "1" },
+	{ { "--watch" }, {0}, "watch", "1:(none)" },
+	{ {0}, { "WATCH=true", "LIVENESS_FILE=/tmp/alive" }, "watch", "1:/tmp/alive" },
+	{ { "--watch=false" }, { "WATCH=true" }, "watch", "0:(none)" },
 	{ { "--dry-run=false" }, { "DRY_RUN=1" }, "dry_run", "0" },
 	{ { "--output", "json" }, {0}, "output", "json" },
 	{ { "--output=yaml" }, {0}, "output", "yaml" },
@@ -357,6 +362,12 @@ static const struct bad_row bad_rows[] = {
 	{ { "--force=maybe" }, {0}, "--force \"maybe\": must be true, false, 1, 0, yes or no" },
 	{ { "--dry-run=" }, {0}, "--dry-run \"\": must be true, false, 1, 0, yes or no" },
 
+	/* --watch keeps writing: no dry run, no printing; the liveness file is its own */
+	{ { "--watch", "--dry-run" }, {0}, "--watch: cannot be combined with --dry-run or --output" },
+	{ { "--output", "yaml" }, { "WATCH=1" }, "WATCH: cannot be combined with --dry-run or --output" },
+	{ { "--liveness-file", "/tmp/alive" }, {0}, "--liveness-file: needs --watch" },
+	{ { "--watch", "--liveness-file=" }, {0}, "--liveness-file \"\": must not be empty" },
+
 	/* choices */
 	{ { "--output", "xml" }, {0}, "--output \"xml\": must be json or yaml" },
 	{ { "--log-format", "logfmt" }, {0}, "--log-format \"logfmt\": must be json or text" },
@@ -502,7 +513,8 @@ static void test_help_and_version(void)
 		"--log-format json|text", "LOG_FORMAT", "--log-level", "LOG_LEVEL", "-h, --help", "--version",
 		"default: ecr-creds", "default: 4", "default: 10", "default: 300", "default: json",
 		"default: info", "default: /var/run/secrets/kubernetes.io/serviceaccount",
-		"default: ecr-refresh", NULL
+		"default: ecr-refresh", "--watch", "WATCH=true", "--liveness-file F", "LIVENESS_FILE",
+		"--liveness-probe F", NULL
 	};
 	static char out[16384], out_h[16384];
 
