@@ -380,3 +380,21 @@ def test_watch_refuses_dry_run_and_output():
                  ["--liveness-file", "/tmp/x"]):
         p = subprocess.run([BIN] + args, capture_output=True, text=True, env={"PATH": "/usr/bin"})
         assert p.returncode == 2, (args, p.stderr)
+
+
+@pytest.mark.aws_stub(token_ttl=3 * 3600 + 8)
+def test_tokens_are_refreshed_before_expiry_without_an_event(watch_env):
+    """Tokens that expire in 3 h + 8 s are due for a refresh in 8 s (3 h before): new
+    tokens (new passwords at the stand-in) reach the Secret with no Kubernetes event."""
+    c, stub = watch_env.cluster, watch_env.stub
+    ns = c.unique_namespace("wrefresh")
+    c.setup_identity([ns])
+    watch_rbac(c, selector_mode=False)
+    w, _ = started_watch(watch_env, ["--namespaces", ns])
+    old = secret_of(c, ns)["data"][".dockerconfigjson"]
+    stub.rotate_passwords()
+    w.wait_log("ecr tokens fetched", n=2, timeout=40)
+    time_until(lambda: is_ours(c, stub, ns), timeout=WAIT_S)
+    assert secret_of(c, ns)["data"][".dockerconfigjson"] != old
+    w.wait_log("watch: watching", n=2, what="secrets")     # and it watches again
+    assert w.stop() < STOP_S and w.code == 0
