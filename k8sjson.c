@@ -290,8 +290,7 @@ static int is_hex_digest(const char *s)
 	return s && n == 64 && s[n] == '\0';
 }
 
-/* One item into rec; -1 when its namespace is no valid name. */
-static int read_secret_meta(const cJSON *metadata, const char *field_manager, struct k8s_secret_meta *rec)
+int k8s_secret_meta_read(const cJSON *metadata, const char *field_manager, struct k8s_secret_meta *rec)
 {
 	const cJSON *labels = cJSON_GetObjectItemCaseSensitive(metadata, "labels");
 	const cJSON *annotations = cJSON_GetObjectItemCaseSensitive(metadata, "annotations");
@@ -328,7 +327,7 @@ int k8s_parse_secret_meta(const char *body, size_t len, const char *field_manage
 {
 	cJSON *root = k8s_json_parse(body, len);
 	const cJSON *metadata = cJSON_GetObjectItemCaseSensitive(root, "metadata");
-	int rc = cJSON_IsObject(metadata) ? read_secret_meta(metadata, field_manager, rec) : -1;
+	int rc = cJSON_IsObject(metadata) ? k8s_secret_meta_read(metadata, field_manager, rec) : -1;
 
 	if (rc < 0) {
 		k8s_secret_meta_clear(rec);
@@ -382,7 +381,7 @@ int k8s_parse_secret_meta_page(const char *body, size_t len, const char *secret_
 			snprintf(err, errlen, "out of memory");
 			goto out;
 		}
-		read = read_secret_meta(metadata, field_manager, &list->items[list->count]);
+		read = k8s_secret_meta_read(metadata, field_manager, &list->items[list->count]);
 		if (read < 0) {
 			free(list->items[list->count].registries);
 			snprintf(err, errlen, read == -1 ? "secret list has an item without a valid namespace"

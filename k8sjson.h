@@ -128,6 +128,11 @@ int k8s_parse_secret_meta(const char *body, size_t len, const char *field_manage
                           struct k8s_secret_meta *rec);
 void k8s_secret_meta_clear(struct k8s_secret_meta *rec);
 
+/* The same record from an object's metadata already parsed (a watch event's). Returns 0,
+ * -1 when it has no valid namespace, -2 out of memory; rec needs k8s_secret_meta_clear
+ * after 0 and -2. */
+int k8s_secret_meta_read(const cJSON *metadata, const char *field_manager, struct k8s_secret_meta *rec);
+
 /* ---- ServiceAccount imagePullSecrets --------------------------------------------------- */
 
 /*

@@ -484,11 +484,14 @@ static int tokens_for_watch(struct run *r)
  * A pass that found every Secret fresh fetched no token: the first repair needs them. */
 static int watch_forever(struct run *r)
 {
+	const struct config *cfg = r->cfg;
+	struct fresh_want want = { cfg->registries.count ? r->host_list : NULL, cfg->registries.count ? r->registry_count : 0,
+	                           r->config_digest, 0, cfg->refresh_before_s ? cfg->refresh_before_s : WATCH_REFRESH_BEFORE_S };
 	int due = 0;
 
 	for (;;) {
-		struct apply_params params = { r->cfg, NULL, NULL, r->expires_at, r->config_digest, &r->proxy, 0, NULL };
-		struct watch_params wp = { r->cfg, &params, 0, stop_pipe[0] };
+		struct apply_params params = { cfg, NULL, NULL, r->expires_at, r->config_digest, &r->proxy, 0, NULL };
+		struct watch_params wp = { cfg, &params, &want, 0, stop_pipe[0] };
 		int rc;
 
 		if ((due || !r->dockerconfigjson) && tokens_for_watch(r))

@@ -150,13 +150,13 @@ static int is_target(const struct watch *w, const char *name)
 	return cfg->namespaces.count == 0 && !cfg->namespace_selector && strcmp(name, w->own) == 0;
 }
 
-/* Our Secret as the pass wrote it: ours, our payload, the same registries, not older. */
-static int secret_fresh(const struct watch *w, const struct watch_object *o)
+/* Our Secret as a pass would leave it alone (fresh.h); why says what is not. */
+static int secret_fresh(const struct watch *w, const struct watch_object *o, char why[FRESH_WHY_SIZE])
 {
-	const struct apply_params *a = w->p->apply;
+	struct fresh_want want = *w->p->want;
 
-	return o->managed_by_us && o->payload_ours && strcmp(o->registries, a->registries) == 0 &&
-	       strcmp(o->expires_at, a->expires_at) >= 0;   /* RFC 3339 UTC sorts as text */
+	want.now = (long long)time(NULL);
+	return fresh_decide(&o->secret, &want, why);
 }
 
 static void want_apply(struct watch *w, const char *ns)
@@ -225,15 +225,16 @@ static int list_item(void *arg, const struct watch_object *o)
 {
 	struct list_ctx *c = arg;
 	struct watch *w = c->w;
+	char why[FRESH_WHY_SIZE];
 
 	if (c->kind != SECRETS)
 		return k8s_namespace_list_add(c->names, o->name, o->terminating) < 0 ? -1 : 0;
 	if (strcmp(o->name, w->cfg->secret_name) != 0 || !is_target(w, o->namespace))
 		return 0;
-	if (secret_fresh(w, o))
+	if (secret_fresh(w, o, why))
 		return k8s_namespace_list_add(c->names, o->namespace, 0) < 0 ? -1 : 0;
 	log_event(LOG_INFO, "watch: secret is not the one we wrote, restoring", "namespace", o->namespace,
-	          "secret", o->name, NULL);
+	          "secret", o->name, "why", why, NULL);
 	want_apply(w, o->namespace);
 	return 0;
 }
@@ -444,7 +445,8 @@ static void namespace_event(struct watch *w, struct stream *s, const struct watc
 static void secret_event(struct watch *w, const struct watch_event *ev)
 {
 	const struct watch_object *o = &ev->object;
-	const char *why = NULL;
+	const char *what = NULL;
+	char why[FRESH_WHY_SIZE] = "";
 
 	if (strcmp(o->name, w->cfg->secret_name) != 0 || !is_target(w, o->namespace)) {
 		if (log_enabled(LOG_DEBUG))
@@ -453,16 +455,17 @@ static void secret_event(struct watch *w, const struct watch_event *ev)
 		return;
 	}
 	if (ev->type == WATCH_DELETED)
-		why = "watch: secret deleted, restoring";
-	else if (!secret_fresh(w, o))
-		why = "watch: secret is not the one we wrote, restoring";
-	if (!why) {
+		what = "watch: secret deleted, restoring";
+	else if (!secret_fresh(w, o, why))
+		what = "watch: secret is not the one we wrote, restoring";
+	if (!what) {
 		if (log_enabled(LOG_DEBUG))
 			log_event(LOG_DEBUG, "watch: secret is ours and fresh", "namespace", o->namespace, "event",
 			          type_names[ev->type], NULL);
 		return;
 	}
-	log_event(LOG_INFO, why, "namespace", o->namespace, "secret", o->name, "event", type_names[ev->type], NULL);
+	log_event(LOG_INFO, what, "namespace", o->namespace, "secret", o->name, "event", type_names[ev->type],
+	          why[0] ? "why" : NULL, why, NULL);
 	want_apply(w, o->namespace);
 }
 
@@ -481,12 +484,11 @@ static int handle_line(struct watch *w, struct stream *s, const char *line, size
 	}
 	memcpy(s->version, ev.object.resource_version, sizeof s->version);
 	s->failures = 0;
-	if (ev.type == WATCH_BOOKMARK)
-		return 0;
-	if (s->kind == SECRETS)
+	if (ev.type != WATCH_BOOKMARK && s->kind == SECRETS)
 		secret_event(w, &ev);
-	else
+	else if (ev.type != WATCH_BOOKMARK)
 		namespace_event(w, s, &ev);
+	watch_event_clear(&ev);
 	return 0;
 }
 

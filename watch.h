@@ -17,11 +17,14 @@
 
 #include "apply.h"
 #include "config.h"
+#include "fresh.h"
 
 struct watch_params {
 	const struct config *cfg;
 	const struct apply_params *apply;    /* the pass's payload, annotations and proxy; its
 	                                       * deadline is renewed for every apply */
+	const struct fresh_want *want;        /* what a fresh Secret records (its `now` is
+	                                       * set at each decision) */
 	int64_t refresh_at_ms;                /* net_now_ms() based: new tokens are due then */
 	int stop_fd;                          /* readable once SIGTERM or SIGINT arrived */
 };

@@ -11,7 +11,6 @@
 
 #include "config.h"
 #include "k8sjson.h"
-#include "secret.h"
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -72,25 +71,6 @@ static int valid_version(const char *v)
 	return 1;
 }
 
-/* 1 when a managedFields entry of ours (an Apply) owns data..dockerconfigjson. */
-static int payload_ours(const cJSON *managed, const char *field_manager)
-{
-	const cJSON *entry;
-
-	if (!cJSON_IsArray(managed) || !field_manager)
-		return 0;
-	cJSON_ArrayForEach(entry, managed) {
-		const char *manager = string_member(entry, "manager");
-		const char *operation = string_member(entry, "operation");
-		const cJSON *data = member(member(entry, "fieldsV1"), "f:data");
-
-		if (manager && operation && strcmp(manager, field_manager) == 0 &&
-		    strcmp(operation, "Apply") == 0 && member(data, "f:.dockerconfigjson"))
-			return 1;
-	}
-	return 0;
-}
-
 /* Reads an object's metadata (and a Namespace's phase). bookmark: only the version. */
 static int read_object(const cJSON *object, const char *field_manager, int bookmark,
                        struct watch_object *out, char *err, size_t errlen)
@@ -100,8 +80,6 @@ static int read_object(const cJSON *object, const char *field_manager, int bookm
 	const char *ns = string_member(meta, "namespace");
 	const char *version = string_member(meta, "resourceVersion");
 	const char *phase = string_member(member(object, "status"), "phase");
-	const cJSON *annotations = member(meta, "annotations");
-	const char *managed_by = string_member(member(meta, "labels"), SECRET_LABEL_MANAGED_BY);
 
 	memset(out, 0, sizeof *out);
 	if (!cJSON_IsObject(object) || !cJSON_IsObject(meta))
@@ -119,12 +97,10 @@ static int read_object(const cJSON *object, const char *field_manager, int bookm
 	copy_text(out->namespace, sizeof out->namespace, ns);
 	out->terminating = member(meta, "deletionTimestamp") != NULL ||
 	                   (phase && strcmp(phase, "Terminating") == 0);
-	out->managed_by_us = managed_by && strcmp(managed_by, "ecr-refresh") == 0;
-	out->payload_ours = payload_ours(member(meta, "managedFields"), field_manager);
-	copy_text(out->registries, sizeof out->registries,
-	          string_member(annotations, SECRET_ANNOTATION_REGISTRIES));
-	copy_text(out->expires_at, sizeof out->expires_at,
-	          string_member(annotations, SECRET_ANNOTATION_EXPIRES_AT));
+	if (ns && *ns && k8s_secret_meta_read(meta, field_manager ? field_manager : "", &out->secret) != 0) {
+		k8s_secret_meta_clear(&out->secret);
+		return fail(err, errlen, "out of memory");
+	}
 	return 0;
 }
 
@@ -182,9 +158,16 @@ int watch_parse_event(const char *line, size_t len, const char *field_manager,
 		return fail(err, errlen, "watch event is not JSON");
 	rc = read_event(root, field_manager, ev, err, errlen);
 	cJSON_Delete(root);
-	if (rc < 0)
+	if (rc < 0) {
+		watch_event_clear(ev);
 		memset(ev, 0, sizeof *ev);
+	}
 	return rc;
+}
+
+void watch_event_clear(struct watch_event *ev)
+{
+	k8s_secret_meta_clear(&ev->object.secret);
 }
 
 static int read_list(const cJSON *root, const char *field_manager,
@@ -214,7 +197,9 @@ static int read_list(const cJSON *root, const char *field_manager,
 
 		if (read_object(item, field_manager, 0, &object, err, errlen) < 0)
 			return -1;
-		if ((rc = each(ctx, &object)) != 0)
+		rc = each(ctx, &object);
+		k8s_secret_meta_clear(&object.secret);
+		if (rc != 0)
 			return rc;
 	}
 	return 0;

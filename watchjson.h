@@ -16,6 +16,8 @@
 
 #include <stddef.h>
 
+#include "k8sjson.h"
+
 #define WATCH_MAX_LINE    (64 * 1024)   /* longest event line accepted */
 #define WATCH_MAX_VERSION 128           /* resourceVersion, NUL included */
 
@@ -33,11 +35,8 @@ struct watch_object {
 	char namespace[64];                   /* "" for a Namespace */
 	char resource_version[WATCH_MAX_VERSION];
 	int terminating;                      /* deletionTimestamp set, or phase Terminating */
-	/* a Secret: is it still the one we wrote? */
-	int managed_by_us;                    /* label app.kubernetes.io/managed-by=ecr-refresh */
-	int payload_ours;                     /* our field manager owns data..dockerconfigjson */
-	char registries[1024];                /* annotations, "" when absent or too long */
-	char expires_at[32];
+	struct k8s_secret_meta secret;        /* a namespaced object: what fresh_decide reads
+	                                       * (secret.registries is heap) */
 };
 
 struct watch_event {
@@ -49,7 +48,8 @@ struct watch_event {
 };
 
 /*
- * Reads one event line. field_manager is ours, for payload_ours. Returns 0, or -1 with
+ * Reads one event line. field_manager is ours, for the ownership in object.secret; the
+ * caller MUST watch_event_clear a parsed event. Returns 0, or -1 with
  * err filled when the line is not a watch event: not JSON, an unknown type, no object,
  * an object without a valid name (RFC 1123) or resourceVersion (printable, shorter than
  * WATCH_MAX_VERSION; a BOOKMARK needs only the latter).
@@ -59,7 +59,8 @@ int watch_parse_event(const char *line, size_t len, const char *field_manager,
 
 /*
  * Reads one page of a list (NamespaceList or PartialObjectMetadataList; "items": null is
- * an empty list), calling each(ctx, object) for every item in order, and copying
+ * an empty list), calling each(ctx, object) for every item in order (the object is freed
+ * after the call), and copying
  * metadata.resourceVersion (the version to watch from) and metadata.continue into
  * version and cont ("" on the last page). Returns 0, the first nonzero value an each
  * returned (the reading stops), or -1 with err filled for a page that is not a list or
@@ -69,6 +70,9 @@ int watch_parse_list(const char *body, size_t len, const char *field_manager,
                      int (*each)(void *ctx, const struct watch_object *object), void *ctx,
                      char *version, size_t version_size, char *cont, size_t cont_size,
                      char *err, size_t errlen);
+
+/* Frees what a parsed event holds (object.secret.registries). */
+void watch_event_clear(struct watch_event *ev);
 
 /* 1 when a Status or ERROR event says the resourceVersion is too old: relist. */
 int watch_is_gone(int code, const char *reason);

@@ -398,3 +398,20 @@ def test_tokens_are_refreshed_before_expiry_without_an_event(watch_env):
     assert secret_of(c, ns)["data"][".dockerconfigjson"] != old
     w.wait_log("watch: watching", n=2, what="secrets")     # and it watches again
     assert w.stop() < STOP_S and w.code == 0
+
+
+def test_a_fresh_pass_fetches_tokens_for_the_watch(watch_env):
+    """With REFRESH_BEFORE a pass that finds every Secret fresh asks AWS for nothing; the
+    watch then needs tokens for its repairs and fetches them itself."""
+    c, stub = watch_env.cluster, watch_env.stub
+    ns = c.unique_namespace("wfresh")
+    c.setup_identity([ns])
+    watch_rbac(c, selector_mode=False)
+    first, _ = started_watch(watch_env, ["--namespaces", ns])
+    assert first.stop() < STOP_S and first.code == 0
+    w, _ = started_watch(watch_env, ["--namespaces", ns], extra={"REFRESH_BEFORE": "1h"})
+    assert w.count("secret fresh", namespace=ns, result="fresh") == 1
+    w.wait_log("ecr tokens fetched")
+    c.delete("/api/v1/namespaces/%s/secrets/%s" % (ns, SECRET))
+    assert time_until(lambda: is_ours(c, stub, ns)) < REPAIR_S
+    assert w.stop() < STOP_S and w.code == 0

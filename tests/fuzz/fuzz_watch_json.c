@@ -33,8 +33,9 @@ static void check_object(const struct watch_object *o, int bookmark)
 	check_printable(o->name, sizeof o->name);
 	check_printable(o->namespace, sizeof o->namespace);
 	check_printable(o->resource_version, sizeof o->resource_version);
-	check_printable(o->registries, sizeof o->registries);
-	check_printable(o->expires_at, sizeof o->expires_at);
+	check_printable(o->secret.expires_at, sizeof o->secret.expires_at);
+	if (o->namespace[0] && strcmp(o->secret.namespace, o->namespace) != 0)
+		abort();
 	if (o->resource_version[0] == '\0')
 		abort();
 	if (!bookmark && !config_valid_dns_subdomain(o->name))
@@ -77,6 +78,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		} else {
 			check_object(&ev.object, ev.type == WATCH_BOOKMARK);
 		}
+		watch_event_clear(&ev);
 	} else {
 		static const struct watch_event zero;
 

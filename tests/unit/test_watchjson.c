@@ -15,7 +15,8 @@ static const char secret_event[] =
 	"\"annotations\":{\"ecr-refresh.io/registries\":\"1.dkr.ecr.us-east-1.amazonaws.com\","
 	"\"ecr-refresh.io/expires-at\":\"2026-01-01T12:00:00Z\"},"
 	"\"managedFields\":[{\"manager\":\"MANAGER\",\"operation\":\"OPERATION\",\"apiVersion\":\"v1\","
-	"\"fieldsType\":\"FieldsV1\",\"fieldsV1\":{\"f:data\":{\"f:.dockerconfigjson\":{}}}}]}}}";
+	"\"fieldsType\":\"FieldsV1\",\"fieldsV1\":{\"f:data\":{\"f:.dockerconfigjson\":{}},"
+	"\"f:metadata\":{\"f:annotations\":{\"f:ecr-refresh.io/expires-at\":{}}}}}]}}}";
 
 static void test_secret_event(void)
 {
@@ -45,10 +46,12 @@ static void test_secret_event(void)
 		CHECK_EQ_STR(ev.object.name, "ecr-creds");
 		CHECK_EQ_STR(ev.object.namespace, "team-a");
 		CHECK_EQ_STR(ev.object.resource_version, "555");
-		CHECK_EQ_INT(ev.object.managed_by_us, 1);
-		CHECK_EQ_INT(ev.object.payload_ours, cases[i].ours);
-		CHECK_EQ_STR(ev.object.registries, "1.dkr.ecr.us-east-1.amazonaws.com");
-		CHECK_EQ_STR(ev.object.expires_at, "2026-01-01T12:00:00Z");
+		CHECK_EQ_INT(ev.object.secret.labelled, 1);
+		CHECK_EQ_INT(ev.object.secret.owns_payload, cases[i].ours);
+		CHECK_EQ_STR(ev.object.secret.namespace, "team-a");
+		CHECK_EQ_STR(ev.object.secret.registries, "1.dkr.ecr.us-east-1.amazonaws.com");
+		CHECK_EQ_STR(ev.object.secret.expires_at, "2026-01-01T12:00:00Z");
+		watch_event_clear(&ev);
 	}
 }
 
@@ -71,7 +74,7 @@ static void test_other_events(void)
 	CHECK_EQ_STR(ev.object.name, "new-ns");
 	CHECK_EQ_STR(ev.object.namespace, "");
 	CHECK_EQ_INT(ev.object.terminating, 0);
-	CHECK_EQ_INT(ev.object.managed_by_us, 0);
+	CHECK_EQ_INT(ev.object.secret.labelled, 0);
 	CHECK_EQ_INT(watch_parse_event(gone_ns, strlen(gone_ns), "ecr-refresh", &ev, err, sizeof err), 0);
 	CHECK_EQ_INT(ev.object.terminating, 1);
 	CHECK_EQ_INT(watch_parse_event(bookmark, strlen(bookmark), "ecr-refresh", &ev, err, sizeof err), 0);
@@ -141,7 +144,7 @@ static int collect(void *ctx, const struct watch_object *o)
 	struct seen *s = ctx;
 
 	snprintf(s->names + strlen(s->names), sizeof s->names - strlen(s->names), "%s/%s%s;",
-	         o->namespace, o->name, o->managed_by_us ? "+" : "");
+	         o->namespace, o->name, o->secret.labelled ? "+" : "");
 	return ++s->count == s->stop_at ? 5 : 0;
 }
 
