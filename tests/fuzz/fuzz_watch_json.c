@@ -3,7 +3,7 @@
  *
  * The whole input goes to watch_parse_event (as one event line) and to watch_parse_list.
  * Beyond the sanitizers it checks what watch.c relies on: every copied field is terminated
- * and printable; an accepted object has a valid name and resourceVersion; an ERROR event
+ * and printable (the Secret record's, as k8sjson keeps them, free of control bytes); an accepted object has a valid name and resourceVersion; an ERROR event
  * carries a code in 0..999; a failed parse leaves the event zeroed; the list visits items
  * in order and stops at the first nonzero answer of its callback.
  */
@@ -28,12 +28,25 @@ static void check_printable(const char *s, size_t size)
 			abort();
 }
 
+/* The Secret record's fields (k8sjson) keep UTF-8: only control bytes are replaced. */
+static void check_no_control(const char *s, size_t size)
+{
+	size_t n = strnlen(s, size);
+
+	if (n == size)
+		abort();
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] == 0x7f)
+			abort();
+}
+
 static void check_object(const struct watch_object *o, int bookmark)
 {
 	check_printable(o->name, sizeof o->name);
 	check_printable(o->namespace, sizeof o->namespace);
 	check_printable(o->resource_version, sizeof o->resource_version);
-	check_printable(o->secret.expires_at, sizeof o->secret.expires_at);
+	check_no_control(o->secret.expires_at, sizeof o->secret.expires_at);
+	check_no_control(o->secret.resource_version, sizeof o->secret.resource_version);
 	if (o->namespace[0] && strcmp(o->secret.namespace, o->namespace) != 0)
 		abort();
 	if (o->resource_version[0] == '\0')
