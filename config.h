@@ -33,6 +33,7 @@ struct config {
 	int concurrency;                      /* 1..64, default 4 */
 	int timeout_s;                        /* default 10 */
 	int deadline_s;                       /* default 300 */
+	long refresh_before_s;                /* --refresh-before; 0: write every run */
 	char *api_server;                     /* NULL: from KUBERNETES_SERVICE_HOST/PORT */
 	char *serviceaccount_dir;             /* default /var/run/secrets/kubernetes.io/serviceaccount */
 	char *field_manager;                  /* default "ecr-refresh" */
@@ -42,6 +43,8 @@ struct config {
 	struct config_list extra_dockerconfig;/* files whose auths are merged in */
 	struct config_list gcr_registries;    /* as given; checked by gcr_parse_host */
 	enum config_gcr_auth gcr_auth;
+	int watch;                            /* --watch: keep running after the pass */
+	char *liveness_file;                  /* NULL: none */
 };
 
 enum config_result {
@@ -67,6 +70,12 @@ int config_valid_glob(const char *s);            /* label chars plus * ? [...] *
 int config_is_glob(const char *s);
 /* Whole-name match, as fnmatch(pattern, name, FNM_NOESCAPE) with no character special. */
 int config_glob_match(const char *pattern, const char *name);
+/* --refresh-before: "90m", "6h", "1h30m", "45s" (units h, m, s, each once, in that order),
+ * CONFIG_DURATION_MIN_S to CONFIG_DURATION_MAX_S. Returns 0 with the seconds, or -1. */
+#define CONFIG_DURATION_MIN_S 60
+#define CONFIG_DURATION_MAX_S 86400
+int config_parse_duration(const char *s, long *seconds);
+
 /* Kubernetes label selector syntax (k8s.io/apimachinery labels.Parse): "" is valid (it
  * selects everything); on 0, err says what is wrong. */
 int config_valid_label_selector(const char *s, char *err, size_t errlen);

@@ -85,6 +85,7 @@ struct k8s_conn {
 	uint64_t rng;
 	char url[HTTP_MAX_URL + 1];
 	unsigned requests, retries;
+	struct http_stream *stream;     /* k8s_call_stream: a 2xx body is left to the caller */
 };
 
 /* Where one call stands after an attempt. */
@@ -434,6 +435,8 @@ static int call_send(struct k8s_conn *w, const struct k8s_request *q)
 	req.deadline_ms = now + c->timeout_ms < c->deadline_ms ? now + c->timeout_ms : c->deadline_ms;
 	req.max_body = w->buf_size - HTTP_MAX_HEADER;
 	w->requests++;
+	if (w->stream)
+		return http_stream_open(&w->conn, &req, &w->resp, w->stream);
 	return http_request(&w->conn, &req, &w->resp);
 }
 
@@ -585,6 +588,32 @@ int k8s_call(struct k8s_conn *w, const struct k8s_request *q, struct k8s_reply *
 		if (before_retry(w, q, ++attempt, wait, last, r) < 0)
 			return -1;
 	}
+}
+
+int k8s_call_stream(struct k8s_conn *w, const struct k8s_request *q, struct http_stream *stream,
+                    struct k8s_reply *r)
+{
+	int rc;
+
+	w->stream = stream;
+	rc = k8s_call(w, q, r);
+	w->stream = NULL;
+	return rc;
+}
+
+struct http_conn *k8s_conn_http(struct k8s_conn *w)
+{
+	return &w->conn;
+}
+
+void k8s_client_renew(struct k8s_client *c, int64_t deadline_ms)
+{
+	pthread_mutex_lock(&c->lock);
+	c->deadline_ms = deadline_ms;
+	c->aborted = 0;
+	c->abort_failure = K8S_FAIL_NONE;
+	c->abort_reason[0] = '\0';
+	pthread_mutex_unlock(&c->lock);
 }
 
 /* ---- setting up ------------------------------------------------------------------------ */

@@ -145,8 +145,9 @@ def refresh_summary(stderr_path):
     if not done:
         return "no summary line"
     d = done[-1]
-    return "created %s updated %s unchanged %s failed %s, %s requests" % (
-        d.get("created"), d.get("updated"), d.get("unchanged"), d.get("failed"), d.get("requests"))
+    return "created %s updated %s unchanged %s fresh %s failed %s, %s requests" % (
+        d.get("created"), d.get("updated"), d.get("unchanged"), d.get("fresh"), d.get("failed"),
+        d.get("requests"))
 
 
 def write_kubeconfig(path, cluster):

@@ -50,7 +50,7 @@ FIELD_MANAGER = "test-manifests"
 RUN_DEADLINE_DEFAULT = 300          # docs/reference.md: --deadline default
 
 KINDS_SHIPPED = {"Namespace", "ServiceAccount", "Role", "RoleBinding", "ClusterRole",
-                 "ClusterRoleBinding", "CronJob"}
+                 "ClusterRoleBinding", "CronJob", "Deployment"}
 
 # Fields kube-apiserver v1.20.2 drops without complaint: ttlSecondsAfterFinished is behind
 # the TTLAfterFinished feature gate, alpha (off) in 1.20, beta (on) from 1.21.
@@ -150,7 +150,8 @@ def assert_least_privilege(rules, where):
         assert "*" not in verbs | resources | groups | set(r.get("resourceNames", [])), (where, r)
         assert "delete" not in verbs and "deletecollection" not in verbs, (where, r)
         if "secrets" in resources:
-            assert not verbs & {"list", "watch"}, (where, r)
+            # listing Secrets only by the one name (the metadata-only read of them all)
+            assert not verbs & {"list", "watch"} or r.get("resourceNames") == [SECRET_NAME], (where, r)
             assert groups == {""}, (where, r)
         assert not verbs & {"escalate", "bind", "impersonate"}, (where, r)
 
@@ -262,9 +263,11 @@ def check_cronjob(cronjob):
     spec = cronjob["spec"]
     assert cronjob["apiVersion"] == "batch/v1"
     assert cronjob["metadata"]["namespace"] == SA_NAMESPACE
-    assert spec["schedule"] == "0 */6 * * *"
+    # every 10 minutes, writing only what needs it (docs/reference.md "--refresh-before")
+    assert spec["schedule"] == "*/10 * * * *"
+    assert env_of(cronjob)["REFRESH_BEFORE"].get("value") == "6h"
     assert spec["concurrencyPolicy"] == "Forbid"
-    assert spec["startingDeadlineSeconds"] > 0
+    assert 0 < spec["startingDeadlineSeconds"] < 600
     job = spec["jobTemplate"]["spec"]
     assert job["backoffLimit"] >= 0
     assert job["activeDeadlineSeconds"] > RUN_DEADLINE_DEFAULT
@@ -404,7 +407,7 @@ def test_cronjob_yaml_dry_run(k8s_cluster):
     objects = parse(read(CRONJOB_YAML))
     stored = check_against_apiserver(k8s_cluster, objects)
     job = stored[("CronJob", SA_NAMESPACE, "ecr-refresh")]
-    assert job["apiVersion"] == "batch/v1beta1" and job["spec"]["schedule"] == "0 */6 * * *"
+    assert job["apiVersion"] == "batch/v1beta1" and job["spec"]["schedule"] == "*/10 * * * *"
 
 
 def test_cronjob_yaml_with_every_option_enabled_dry_run(k8s_cluster):
@@ -494,10 +497,57 @@ def test_overlay_renders_and_dry_runs(k8s_cluster, overlay):
     check_against_apiserver(k8s_cluster, objects)
 
 
+# ---- tests: the watch Deployment (deploy/watch/) ---------------------------------------------
+
+WATCH = os.path.join(ROOT, "deploy", "watch")
+
+
+def test_watch_overlay_renders_and_dry_runs(k8s_cluster):
+    """deploy/watch is the CronJob's base with a one-replica Deployment running --watch in
+    place of the CronJob, the same pod hardening, the exec liveness probe on an emptyDir
+    /tmp, and the watch ClusterRole: list and watch of our Secret by name, of namespaces."""
+    exe = kubectl()
+    if not exe:
+        pytest.skip("no kubectl: only rendering the watch overlay is skipped")
+    proc = subprocess.run([exe, "kustomize", WATCH], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    objects = parse(proc.stdout)
+    base = by_key(parse(read(CRONJOB_YAML)))
+    got = by_key(objects)
+    assert set(got) - set(base) == {("Deployment", SA_NAMESPACE, "ecr-refresh"),
+                                    ("ClusterRole", None, "ecr-refresh-watch"),
+                                    ("ClusterRoleBinding", None, "ecr-refresh-watch")}
+    assert set(base) - set(got) == {("CronJob", SA_NAMESPACE, "ecr-refresh")}
+    deployment = only(objects, "Deployment")
+    spec = deployment["spec"]
+    assert spec["replicas"] == 1 and spec["strategy"] == {"type": "Recreate"}
+    pod = spec["template"]["spec"]
+    cronjob_pod = pod_spec(base[("CronJob", SA_NAMESPACE, "ecr-refresh")])
+    for field in ("serviceAccountName", "automountServiceAccountToken", "securityContext", "nodeSelector",
+                  "enableServiceLinks"):
+        assert pod[field] == cronjob_pod[field], field
+    (c,) = pod["containers"]
+    (cronjob_c,) = cronjob_pod["containers"]
+    assert c["securityContext"] == cronjob_c["securityContext"]
+    assert c["resources"] == cronjob_c["resources"]
+    env = {e["name"]: e.get("value") for e in c["env"]}
+    assert env["WATCH"] == "true"
+    probe = c["livenessProbe"]["exec"]["command"]
+    assert probe == ["/ecr-refresh", "--liveness-probe", env["LIVENESS_FILE"]]
+    (mount,) = c["volumeMounts"]
+    assert env["LIVENESS_FILE"].startswith(mount["mountPath"] + "/")
+    assert [v["name"] for v in pod["volumes"] if "emptyDir" in v] == [mount["name"]]
+    watch_role = got[("ClusterRole", None, "ecr-refresh-watch")]
+    assert canonical_rules(watch_role["rules"]) == canonical_rules([
+        {"apiGroups": [""], "resources": ["secrets"], "resourceNames": [SECRET_NAME], "verbs": ["list", "watch"]},
+        {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["list", "watch"]}])
+    check_against_apiserver(k8s_cluster, objects)
+
+
 # ---- tests: the shipped RBAC in force -------------------------------------------------------
 
-def _can(cluster, sa_ns, ns, verb, resource, name=None):
-    attrs = {"namespace": ns, "verb": verb, "resource": resource, "version": "v1"}
+def _can(cluster, sa_ns, ns, verb, resource, name=None, group=""):
+    attrs = {"namespace": ns, "verb": verb, "resource": resource, "version": "v1", "group": group}
     if ns is None:
         del attrs["namespace"]
     if name:
@@ -547,8 +597,11 @@ def test_shipped_rbac_grants_exactly_what_the_tool_needs(k8s_cluster):
             assert not _can(c, sa_ns, ns, "patch", "secrets", "someone-elses")
             assert not _can(c, sa_ns, ns, "update", "secrets", SECRET_NAME)
             assert not _can(c, sa_ns, ns, "update", "serviceaccounts", "builder")
+            assert _can(c, sa_ns, ns, "create", "events", group="events.k8s.io")
+            assert not _can(c, sa_ns, ns, "patch", "events", group="events.k8s.io")
             for verb in ("list", "watch", "delete", "deletecollection"):
                 assert not _can(c, sa_ns, ns, verb, "secrets"), verb
+                assert not _can(c, sa_ns, ns, verb, "secrets", SECRET_NAME), verb
             assert not _can(c, sa_ns, ns, "delete", "secrets", SECRET_NAME)
         assert not _can(c, sa_ns, other, "create", "secrets")
         assert not _can(c, sa_ns, None, "list", "namespaces")
@@ -560,6 +613,10 @@ def test_shipped_rbac_grants_exactly_what_the_tool_needs(k8s_cluster):
         assert _can(c, sa_ns, other, "create", "secrets")
         assert _can(c, sa_ns, other, "patch", "secrets", SECRET_NAME)
         assert not _can(c, sa_ns, other, "get", "secrets", "someone-elses")
+        for verb in ("list", "watch"):
+            assert _can(c, sa_ns, None, verb, "secrets", SECRET_NAME), verb
+            assert not _can(c, sa_ns, None, verb, "secrets", "someone-elses"), verb
+        assert _can(c, sa_ns, other, "create", "events", group="events.k8s.io")
         for verb in ("list", "watch", "delete"):
             assert not _can(c, sa_ns, other, verb, "secrets"), verb
         assert not _can(c, sa_ns, None, "watch", "namespaces")
