@@ -295,3 +295,74 @@ def test_only_other_registries_need_no_aws(world):
     # Nothing configured at all: private ECR is still the default, and wants AWS.
     proc = w.run(["--namespaces", "a", "--output", "json"], {"AWS_EC2_METADATA_DISABLED": "true"}, aws=False)
     assert proc.returncode == 3, proc.stderr
+
+
+def applied(proc):
+    """namespace -> result of the per-namespace lines."""
+    return {l["namespace"]: l["result"] for l in map(json.loads, proc.stderr.splitlines())
+            if l["msg"] in ("secret applied", "secret fresh")}
+
+
+def test_refresh_before_digest_covers_the_static_entries(world):
+    """With --refresh-before, a changed --extra-dockerconfig file rewrites every Secret (the
+    config digest covers the static entries as written); unchanged, a run reads the Secret
+    list and contacts no registry, neither AWS nor Google."""
+    from test_fresh_e2e import settle
+    w = world
+    a, b = w.cluster.unique_namespace("stat"), w.cluster.unique_namespace("stat")
+    w.cluster.setup_identity([a, b])
+    sa = w.sa_dir()
+    env = {"ECR_REGISTRIES": ecr_hosts(w.aws)[0], "EXTRA_DOCKERCONFIG_FILES": w.hub_file,
+           "GCR_REGISTRIES": "gcr.io", "GCR_AUTH": "access-token", "ECR_PUBLIC": "true",
+           "GOOGLE_APPLICATION_CREDENTIALS": w.google.key_path, "SSL_CERT_FILE": w.google.ca_path,
+           "REFRESH_BEFORE": "30m"}    # the Google token lives an hour
+    args = ["--namespaces", "%s,%s" % (a, b)]
+
+    def quiet_run(expected):
+        settle(w.cluster, [a, b])
+        w.aws.reset()
+        google_before = len(w.google.requests)
+        proc = w.run(args, env, sa=sa)
+        assert proc.returncode == 0 and applied(proc) == {a: expected, b: expected}, proc.stderr
+        assert w.aws.requests_received == 0 and len(w.google.requests) == google_before
+        return proc
+
+    proc = w.run(args, env, sa=sa)
+    assert proc.returncode == 0 and applied(proc) == {a: "created", b: "created"}, proc.stderr
+    digest = w.cluster.get_secret(a, SECRET)["metadata"]["annotations"]["ecr-refresh.io/config-digest"]
+    quiet_run("fresh")
+
+    # the same key, another user: the file's content changed, so every Secret is rewritten
+    doc = json.loads(open(w.hub_file).read())
+    doc["auths"][DOCKER_HUB]["username"] = "ecrrefreshbot2"
+    doc["auths"][DOCKER_HUB]["auth"] = base64.b64encode(("ecrrefreshbot2:" + w.pat).encode()).decode()
+    open(w.hub_file, "w").write(json.dumps(doc))
+    settle(w.cluster, [a, b])
+    proc = w.run(args, env, sa=sa)
+    assert proc.returncode == 0 and applied(proc) == {a: "updated", b: "updated"}, proc.stderr
+    for ns in (a, b):
+        secret = w.cluster.get_secret(ns, SECRET)
+        assert secret["metadata"]["annotations"]["ecr-refresh.io/config-digest"] != digest
+        check_entry(json.loads(secret["data"][".dockerconfigjson"])["auths"], DOCKER_HUB, "ecrrefreshbot2", w.pat)
+    quiet_run("fresh")
+
+
+def test_refresh_before_nothing_expires(world):
+    """Static entries alone: no expires-at annotation, and the Secret stays fresh for as
+    long as the file and the registries stay the same."""
+    from test_fresh_e2e import settle
+    w = world
+    ns = w.cluster.unique_namespace("static-only")
+    w.cluster.setup_identity([ns])
+    sa = w.sa_dir()
+    env = {"EXTRA_DOCKERCONFIG_FILES": w.hub_file, "REFRESH_BEFORE": "24h"}   # the longest margin: still fresh
+    proc = w.run(["--namespaces", ns], env, sa=sa, aws=False)
+    assert proc.returncode == 0 and applied(proc) == {ns: "created"}, proc.stderr
+    annotations = w.cluster.get_secret(ns, SECRET)["metadata"]["annotations"]
+    assert "ecr-refresh.io/expires-at" not in annotations
+    assert annotations["ecr-refresh.io/registries"] == DOCKER_HUB
+    settle(w.cluster, [ns])
+    proc = w.run(["--namespaces", ns], env, sa=sa, aws=False)
+    assert proc.returncode == 0 and applied(proc) == {ns: "fresh"}, proc.stderr
+    (line,) = [l for l in map(json.loads, proc.stderr.splitlines()) if l["msg"] == "secret fresh"]
+    assert line["expires_at"] is None
