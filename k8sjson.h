@@ -89,7 +89,7 @@ struct k8s_secret_meta {
 	char resource_version[64];      /* "" when absent or not printable */
 	int labelled;                   /* app.kubernetes.io/managed-by: ecr-refresh */
 	int owns_payload;               /* the field manager owns, by Apply, data[.dockerconfigjson]
-	                                 * and the expires-at annotation (managedFields) */
+	                                 * and the expires-at annotation when present (managedFields) */
 	int ours;                       /* labelled && owns_payload */
 	char *registries;               /* the registries annotation (heap), NULL when absent */
 	char digest[65];                /* the config-digest annotation, "" unless 64 hex digits */
