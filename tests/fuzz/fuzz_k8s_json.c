@@ -188,13 +188,14 @@ static void check_resource_version(const char *text, size_t size)
 
 /* Secret records: valid namespaces, printable fields, a digest of 64 hex digits or none,
  * ours only when labelled and owning; the decision never calls a record fresh that is not
- * ours or carries another digest. */
+ * ours or carries another digest, nor, when nothing expires, one that records an expiry. */
 static void check_secret_page(const char *text, size_t size)
 {
 	static const char *const hosts[] = { "1.dkr.ecr.eu-west-1.amazonaws.com" };
 	static const char digest[] = "c6d48afb50b341e003dd5a0cbc9b38c4e336d9e04c48b126d027509cc64561e1";
 	struct k8s_secret_meta_list list = { 0 };
-	struct fresh_want want = { hosts, 1, digest, 1796212800LL, 21600 };
+	struct fresh_want want = { hosts, 1, digest, 1796212800LL, 21600, 0 };
+	struct fresh_want never = { hosts, 1, digest, 1796212800LL, 21600, 1 };
 	char cont[K8S_MAX_CONTINUE + 1], err[200], why[FRESH_WHY_SIZE];
 
 	k8s_parse_secret_meta_page(text, size, "ecr-creds", "ecr-refresh", &list, cont, sizeof cont, err, sizeof err);
@@ -208,6 +209,9 @@ static void check_secret_page(const char *text, size_t size)
 		if (m->digest[0] && strspn(m->digest, "0123456789abcdef") != 64)
 			abort();
 		if (fresh_decide(m, &want, why) == 1 && (!m->ours || strcmp(m->digest, digest) != 0))
+			abort();
+		/* when nothing expires, fresh only without a recorded expiry */
+		if (fresh_decide(m, &never, why) == 1 && (!m->ours || strcmp(m->digest, digest) != 0 || m->expires_at[0]))
 			abort();
 		if (k8s_secret_meta_find(&list, m->namespace) == NULL)
 			abort();
