@@ -3,6 +3,8 @@
  */
 #include "k8sjson.h"
 
+#include "log.h"
+
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,19 +26,12 @@ cJSON *k8s_json_parse(const char *text, size_t len)
 	return root;
 }
 
-/* Copies a server string into a fixed field for logs: truncated, control characters and
- * DEL replaced by '?' so a hostile message cannot forge log lines. */
+/* Copies a server string into a fixed field for logs: cut, control characters blanked so
+ * a hostile message cannot forge log lines, and whatever looks like a token or a piece of a
+ * known secret redacted (the server may be echoing what we sent). */
 static void copy_printable(char *dst, size_t size, const char *src)
 {
-	size_t i = 0;
-
-	if (size == 0)
-		return;
-	for (; src && src[i] && i + 1 < size; i++) {
-		unsigned char c = (unsigned char)src[i];
-		dst[i] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
-	}
-	dst[i] = '\0';
+	log_peer_text(dst, size, src, src ? strlen(src) : 0);
 }
 
 static const char *object_string(const cJSON *object, const char *key)
