@@ -10,6 +10,7 @@
 #include <cJSON.h>
 
 #include "civil.h"
+#include "log.h"
 #include "secret.h"
 
 #define XML_MAX_DEPTH       32
@@ -47,16 +48,10 @@ int aws_set_value(char *dst, size_t cap, const char *src, size_t n)
 	return 0;
 }
 
-/* Copies text for a message: control characters become spaces, long text is cut. */
+/* An AWS error message is peer text: it may echo what we sent (log_peer_text). */
 static void message_text(char *dst, size_t cap, const char *src, size_t n)
 {
-	size_t i, o = 0;
-
-	if (cap == 0)
-		return;
-	for (i = 0; i < n && o + 1 < cap && o < 200; i++)
-		dst[o++] = (unsigned char)src[i] < 0x20 || src[i] == 0x7f ? ' ' : src[i];
-	dst[o] = '\0';
+	log_peer_text(dst, cap, src, n);
 }
 
 void aws_credentials_wipe(struct aws_credentials *creds)
@@ -89,6 +84,13 @@ void aws_sanitize_error_type(const char *in, size_t len, char *out, size_t outle
 		return;
 	if (!aws_visible_ascii(start, len) || len >= outlen)
 		len = 0;
+	/* A type name never looks like a token: one that does is echoed data, not a type. */
+	if (len > 0) {
+		char shown[LOG_PEER_TEXT_MAX + 1];
+
+		if (log_peer_text(shown, sizeof shown, start, len) != 0)
+			len = 0;
+	}
 	memcpy(out, start, len);
 	out[len] = '\0';
 }
