@@ -944,6 +944,6 @@ int apply_preflight(const struct config *cfg, char *err, size_t errlen)
 
 	if (cfg->namespaces.count == 0 && !cfg->namespace_selector &&
 	    targets_own_namespace(cfg->serviceaccount_dir, own, sizeof own, err, errlen) < 0)
-		return -1;
+		return EXIT_CONFIG;
 	return k8s_client_check(cfg, err, errlen);
 }

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "anchors.h"
 #include "exitcode.h"
@@ -669,13 +670,44 @@ static int settle_base(const struct config *cfg, char *base, size_t size, int *h
 		format_text(err, errlen, "--api-server must not hold credentials");
 		return -1;
 	}
+	/* The bearer token must not cross a network in cleartext: plain http only to this
+	 * machine (the kubectl proxy case), decided from the URL alone. */
+	if (!url.https && !net_host_is_loopback(url.host)) {
+		format_text(err, errlen, "--api-server: http:// is allowed only to loopback (127.0.0.0/8, ::1, "
+		            "localhost, as with kubectl proxy), not %s: use https://", url.host);
+		return -1;
+	}
 	*https = url.https;
 	return 0;
 }
 
+/* With https the ServiceAccount folder must exist (EXIT_CONFIG) and its ca.crt must hold a
+ * certificate (EXIT_KUBERNETES: nothing it could verify), found before any token is minted. */
+static int check_cluster_ca(const struct config *cfg, const char *ca, char *err, size_t errlen)
+{
+	struct anchors anchors;
+	struct stat st;
+	int rc = 0;
+
+	if (stat(cfg->serviceaccount_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		format_text(err, errlen, "ServiceAccount folder %s does not exist (not in a pod? use "
+		            "--serviceaccount-dir, or --api-server http://127.0.0.1:8001 with kubectl proxy)",
+		            cfg->serviceaccount_dir);
+		return EXIT_CONFIG;
+	}
+	anchors_init(&anchors);
+	if (anchors_add_pem_file(&anchors, ca, err, errlen) < 0) {
+		if (!err[0])
+			format_text(err, errlen, "cannot read %s", ca);
+		rc = EXIT_KUBERNETES;
+	}
+	anchors_free(&anchors);
+	return rc;
+}
+
 /* The token and ca.crt, when they exist, must be regular files of sane size: a FIFO or a
- * device there would block or flood the run (files.h). Missing ones are reported when
- * they are read, as before. */
+ * device there would block or flood the run (files.h). A missing token is reported when it
+ * is read, as before. */
 static int check_serviceaccount_files(const struct config *cfg, int https, char *err, size_t errlen)
 {
 	char token[PATH_MAX_LEN], ca[PATH_MAX_LEN];
@@ -683,13 +715,16 @@ static int check_serviceaccount_files(const struct config *cfg, int https, char 
 	if (join_path(token, sizeof token, cfg->serviceaccount_dir, "token") < 0 ||
 	    join_path(ca, sizeof ca, cfg->serviceaccount_dir, "ca.crt") < 0) {
 		format_text(err, errlen, "--serviceaccount-dir is too long");
-		return -1;
+		return EXIT_CONFIG;
 	}
 	if (files_check("", token, TOKEN_MAX, err, errlen) != 0)
-		return -1;
-	if (https && files_check("", ca, FILES_PEM_MAX, err, errlen) != 0)
-		return -1;
-	return 0;
+		return EXIT_CONFIG;
+	if (!https)
+		return 0;
+	if (files_check("", ca, FILES_PEM_MAX, err, errlen) != 0)
+		return EXIT_CONFIG;
+	err[0] = '\0';
+	return check_cluster_ca(cfg, ca, err, errlen);
 }
 
 int k8s_client_check(const struct config *cfg, char *err, size_t errlen)
@@ -699,10 +734,10 @@ int k8s_client_check(const struct config *cfg, char *err, size_t errlen)
 
 	if (k8s_query_encode(cfg->field_manager, encoded, sizeof encoded) < 0) {
 		format_text(err, errlen, "--field-manager is too long");
-		return -1;
+		return EXIT_CONFIG;
 	}
 	if (settle_base(cfg, base, sizeof base, &https, err, errlen) < 0)
-		return -1;
+		return EXIT_CONFIG;
 	return check_serviceaccount_files(cfg, https, err, errlen);
 }
 

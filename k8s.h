@@ -66,9 +66,11 @@ struct k8s_reply {
 struct k8s_client;
 struct k8s_conn;
 
-/* Checks, without any network, what k8s_client_open would refuse as configuration: the
- * API server address, the field manager, and that the ServiceAccount token and ca.crt
- * are regular files of sane size when they exist. Returns 0, or -1 with one line in err. */
+/* Checks, without any network, what k8s_client_open would refuse: the API server address
+ * (plain http only to loopback), the field manager, that the ServiceAccount token and
+ * ca.crt are regular files of sane size when they exist, and with https that the folder
+ * exists and ca.crt holds a certificate. Returns 0, or the exit code with one line in err:
+ * EXIT_CONFIG, or EXIT_KUBERNETES for a ca.crt that can never verify the server. */
 int k8s_client_check(const struct config *cfg, char *err, size_t errlen);
 
 /*

@@ -353,8 +353,13 @@ static int run(struct run *r)
 		return rc;
 	if (cfg->output != OUTPUT_NONE && (rc = output_targets(r)) != 0)
 		return rc;
-	if (cfg->output == OUTPUT_NONE && apply_preflight(cfg, r->err, sizeof r->err) != 0)
+	if (cfg->output == OUTPUT_NONE && (rc = apply_preflight(cfg, r->err, sizeof r->err)) != 0) {
+		if (rc != EXIT_CONFIG) {
+			log_event(LOG_ERROR, "cannot trust the Kubernetes API server", "reason", r->err, NULL);
+			return rc;
+		}
 		return config_error(r->err);
+	}
 
 	/* From here on the network is used. */
 	if (cfg->output == OUTPUT_NONE) {
