@@ -1658,8 +1658,13 @@ static int exchange(struct http_conn *conn, const struct http_request *req,
 			conn->err[0] = '\0';
 			continue;
 		}
-		memset(resp, 0, sizeof(*resp));
-		resp->content_length = -1;
+		{
+			/* a caller may size a larger buffer from what the server announced */
+			int64_t announced = rc == HTTP_ETOOBIG ? resp->content_length : -1;
+
+			memset(resp, 0, sizeof(*resp));
+			resp->content_length = announced;
+		}
 		return rc;
 	}
 }

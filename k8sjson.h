@@ -143,7 +143,7 @@ int k8s_secret_meta_read(const cJSON *metadata, const char *field_manager, struc
  * included, keep their order; metadata.managedFields is dropped (the server keeps it when
  * an update omits it).
  *
- * Returns 1 with *put_body set to the object to PUT (heap, caller frees), 0 when the
+ * Returns 1 with *put_body set to the object to PUT (caller frees with cJSON_free), 0 when the
  * Secret is already listed (*put_body NULL), or -1 with err filled when sa_json is not a
  * ServiceAccount object with a resourceVersion or imagePullSecrets is not a list.
  */

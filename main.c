@@ -21,6 +21,7 @@
 
 #include "apply.h"
 #include "aws.h"
+#include "budget.h"
 #include "civil.h"
 #include "config.h"
 #include "ecr.h"
@@ -34,6 +35,9 @@
 #include "targets.h"
 #include "watch.h"
 
+/* Live cJSON memory of the whole run (docs/security.md "What is bounded, and by how much"):
+ * answers are parsed one at a time, and our own documents are a few KiB. */
+#define JSON_MEMORY_MAX (8u * 1024 * 1024)
 
 struct run {
 	const struct config *cfg;
@@ -546,6 +550,7 @@ int main(int argc, char **argv)
 	int rc;
 
 	log_setup(LOG_JSON, LOG_INFO);
+	budget_json_install(JSON_MEMORY_MAX);
 	if (argc == 3 && strcmp(argv[1], "--liveness-probe") == 0) {
 		/* the exec probe of the watch Deployment: no shell in the image */
 		if (watch_liveness_probe(argv[2], err, sizeof err) == 0)
