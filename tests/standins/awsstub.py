@@ -45,6 +45,7 @@ import botocore.auth
 import botocore.awsrequest
 import botocore.credentials
 
+import leakscan
 import pki
 
 DEFAULT_REGIONS = ("us-east-1", "eu-west-1")
@@ -527,6 +528,7 @@ class AwsStub:
         self._imds_tokens = {}  # token -> expiry epoch
 
         self._faults = {"ecr": [], "sts": [], "container": [], "imds": []}
+        self._raw_token_answer = None
         self._expire_next_temporary = None  # None, or persist flag
         self._calls = []
         self.counters = {}
@@ -733,17 +735,11 @@ class AwsStub:
             return list(dict.fromkeys(out))
 
     def leaked_secrets(self, text, chunk=20):
-        """Describe (never quote) the secrets found in text: a whole secret, or any aligned
-        chunk-character piece of one (so a truncated secret counts too). [] if none."""
-        if isinstance(text, bytes):
-            text = text.decode("utf-8", "replace")
-        found = []
-        for i, secret in enumerate(self.all_secrets()):
-            pieces = [secret] if len(secret) <= chunk else [
-                secret[k:k + chunk] for k in range(0, len(secret) - chunk + 1, chunk)]
-            if any(p in text for p in pieces):
-                found.append("secret #%d (%d chars, starts %r)" % (i, len(secret), secret[:4]))
-        return found
+        """Describe (never quote) the secrets found in text: a whole secret, or any
+        chunk-character piece of one or of its base64 form (tests/leakscan.py). [] if none."""
+        secrets = self.all_secrets()
+        return ["secret #%d (%d chars, starts %r)" % (i, len(secrets[i]), secrets[i][:4])
+                for i in leakscan.leaks(text, secrets, chunk)]
 
     # -- fault knobs ----------------------------------------------------------------------------
 
@@ -758,6 +754,12 @@ class AwsStub:
             self._faults[service].append({"count": count, "status": status, "code": code,
                                           "message": message, "style": style, "delay": delay,
                                           "drop": drop})
+
+    def answer_tokens_raw(self, text):
+        """Answer every signed GetAuthorizationToken with this raw JSON text (a hostile
+        token: non-ASCII, a \\u0000 escape, ...); None gives the normal answer again."""
+        with self._lock:
+            self._raw_token_answer = text
 
     def throttle(self, count=1, status=400, style="plain"):
         """Throttle the next count ECR calls (400 ThrottlingException; status=429 for the
@@ -792,6 +794,7 @@ class AwsStub:
             self._expire_next_temporary = None
             self.deny_all = False
             self.deny_regions = set()
+            self._raw_token_answer = None
             self._calls = []
             self.counters = {}
             self.tls_events = []
@@ -990,6 +993,10 @@ class AwsStub:
                          "expiresAt": expires,
                          "proxyEndpoint": "https://" + self.registry_host(signed.region, account)})
         entry["status"] = 200
+        with self._lock:
+            raw = self._raw_token_answer
+        if raw is not None:
+            return handler.respond(200, raw, ECR_CONTENT_TYPE, [("x-amzn-RequestId", str(uuid.uuid4()))])
         handler.respond(200, json.dumps({"authorizationData": data}), ECR_CONTENT_TYPE,
                         [("x-amzn-RequestId", str(uuid.uuid4()))])
 
