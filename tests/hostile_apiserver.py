@@ -79,7 +79,19 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     do_GET = do_PATCH = do_PUT = do_POST = _answer
 
 
-class HostileApiServer(http.server.ThreadingHTTPServer):
+class BackgroundServer:
+    """A socketserver serving from a daemon thread for the length of a with block."""
+
+    def __enter__(self):
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc):
+        self.shutdown()
+        self.server_close()
+
+
+class HostileApiServer(BackgroundServer, http.server.ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 256
 
@@ -112,11 +124,3 @@ class HostileApiServer(http.server.ThreadingHTTPServer):
             with open(os.path.join(path, name), "wb") as f:
                 f.write(data)
         return path
-
-    def __enter__(self):
-        threading.Thread(target=self.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc):
-        self.shutdown()
-        self.server_close()

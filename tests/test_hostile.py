@@ -108,12 +108,7 @@ STRICT = [
 
 @pytest.mark.parametrize("args,changes,message", STRICT, ids=[m for _, _, m in STRICT])
 def test_strict_configuration_contacts_nothing(aws_stub, tmp_path, args, changes, message):
-    env = base_env(aws_stub, tmp_path)
-    for name, value in changes.items():
-        if value is None:
-            env.pop(name, None)
-        else:
-            env[name] = value
+    env = {k: v for k, v in dict(base_env(aws_stub, tmp_path), **changes).items() if v is not None}
     code, stdout, stderr, _ = run(env, args, stub=aws_stub)
     assert code == 2, stderr
     lines = lines_of(stderr)

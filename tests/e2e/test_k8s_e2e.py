@@ -14,13 +14,13 @@ import json
 import os
 import socket
 import subprocess
-import threading
 import time
 
 import pytest
 
 import leakscan
 import pki
+from hostile_apiserver import BackgroundServer
 from conftest import ROOT
 from k8s_cluster import Token, write_projected_dir
 
@@ -507,7 +507,7 @@ def test_ipv6_service_host_is_bracketed(k8s_env):
 
 # ---- kubectl proxy: plain http ------------------------------------------------------------
 
-class _KubectlProxy(http.server.ThreadingHTTPServer):
+class _KubectlProxy(BackgroundServer, http.server.ThreadingHTTPServer):
     """What `kubectl proxy` does for us: plain HTTP on loopback, forwarding to the API
     server with its own (admin) credentials. Records the Authorization each request
     carried; hook(method, path, authorization, body) may answer instead: it returns None to
@@ -519,14 +519,6 @@ class _KubectlProxy(http.server.ThreadingHTTPServer):
         self.hook = hook
         self.seen = []          # (method, path, authorization or None)
         super().__init__(("127.0.0.1", 0), _KubectlProxyHandler)
-
-    def __enter__(self):
-        threading.Thread(target=self.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc):
-        self.shutdown()
-        self.server_close()
 
     @property
     def url(self):
