@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Peak RSS of one run against a hostile Kubernetes API stand-in (tests/hostile_apiserver.py)
+"""Peak RSS of one run against a hostile Kubernetes API stand-in (tests/standins/hostile_apiserver.py)
 that answers every Secret GET and PATCH with a body of SIZE bytes, for each concurrency.
 
     bench/memory.py [--bin build/ecr-refresh] [--namespaces 96] [--as-limit-mib 0]
@@ -17,7 +17,7 @@ import sys
 import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "tests"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "standins"))
 
 import awsstub  # noqa: E402
 from hostile_apiserver import HostileApiServer  # noqa: E402

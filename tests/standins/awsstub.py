@@ -736,7 +736,7 @@ class AwsStub:
 
     def leaked_secrets(self, text, chunk=20):
         """Describe (never quote) the secrets found in text: a whole secret, or any
-        chunk-character piece of one or of its base64 form (tests/leakscan.py). [] if none."""
+        chunk-character piece of one or of its base64 form (tests/standins/leakscan.py). [] if none."""
         secrets = self.all_secrets()
         return ["secret #%d (%d chars, starts %r)" % (i, len(secrets[i]), secrets[i][:4])
                 for i in leakscan.leaks(text, secrets, chunk)]

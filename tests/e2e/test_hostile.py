@@ -1,10 +1,10 @@
 """Hostile peers and bad input, end to end (docs/security.md "What is bounded, and by how
-much"): the binary against a hostile Kubernetes API stand-in (tests/hostile_apiserver.py)
+much"): the binary against a hostile Kubernetes API stand-in (tests/standins/hostile_apiserver.py)
 and the AWS stand-in answering hostile tokens or echoing what it was sent; configuration
 that must fail before anything is contacted, some of it inside an empty network namespace
 (`unshare -n`) so that nothing can leave the machine whatever the binary does.
 
-Every run's output goes through the secret scan of tests/leakscan.py.
+Every run's output goes through the secret scan of tests/standins/leakscan.py.
 """
 import json
 import os

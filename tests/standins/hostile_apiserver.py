@@ -1,5 +1,5 @@
 """A hostile stand-in for the Kubernetes API server: TLS on loopback with a CA of its own
-(tests/pki.py), HTTP/1.1 keep-alive, and answers that a real apiserver would never send.
+(tests/standins/pki.py), HTTP/1.1 keep-alive, and answers that a real apiserver would never send.
 
 Modes (set per instance):
   "large": every GET and PATCH of a Secret gets 200 with a Secret-shaped JSON body padded to
