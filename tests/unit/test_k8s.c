@@ -128,7 +128,7 @@ static void test_open(void)
 
 static void test_call_refused(void)
 {
-	static const struct k8s_request req = { "GET", "/api/v1/namespaces", "application/json", NULL, NULL, 0 };
+	static const struct k8s_request req = { "GET", "/api/v1/namespaces", "application/json", NULL, NULL, 0, 0 };
 	struct k8s_client *client = NULL;
 	struct k8s_conn *conn;
 	struct k8s_reply r;
