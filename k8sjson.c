@@ -26,10 +26,25 @@ cJSON *k8s_json_parse(const char *text, size_t len)
 	return root;
 }
 
-/* Copies a server string into a fixed field for logs: cut, control characters blanked so
- * a hostile message cannot forge log lines, and whatever looks like a token or a piece of a
- * known secret redacted (the server may be echoing what we sent). */
+/* Copies a server string into a fixed field: truncated, control characters and DEL
+ * replaced by '?' so a hostile value cannot forge log lines. */
 static void copy_printable(char *dst, size_t size, const char *src)
+{
+	size_t i = 0;
+
+	if (size == 0)
+		return;
+	for (; src && src[i] && i + 1 < size; i++) {
+		unsigned char c = (unsigned char)src[i];
+		dst[i] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+	}
+	dst[i] = '\0';
+}
+
+/* A Status's words are peer text for logs: cut, control characters blanked, and whatever
+ * looks like a token or a piece of a known secret redacted (the server may be echoing what
+ * we sent; log_peer_text). */
+static void copy_peer_text(char *dst, size_t size, const char *src)
 {
 	log_peer_text(dst, size, src, src ? strlen(src) : 0);
 }
@@ -61,12 +76,12 @@ int k8s_parse_status(const char *body, size_t len, struct k8s_status *st)
 	code = cJSON_GetObjectItemCaseSensitive(root, "code");
 	if (cJSON_IsNumber(code) && code->valuedouble >= 0 && code->valuedouble <= 999)
 		st->code = (int)code->valuedouble;
-	copy_printable(st->reason, sizeof st->reason, object_string(root, "reason"));
-	copy_printable(st->message, sizeof st->message, object_string(root, "message"));
+	copy_peer_text(st->reason, sizeof st->reason, object_string(root, "reason"));
+	copy_peer_text(st->message, sizeof st->message, object_string(root, "message"));
 
 	details = cJSON_GetObjectItemCaseSensitive(root, "details");
 	if (cJSON_IsObject(details)) {
-		copy_printable(st->kind, sizeof st->kind, object_string(details, "kind"));
+		copy_peer_text(st->kind, sizeof st->kind, object_string(details, "kind"));
 		retry = cJSON_GetObjectItemCaseSensitive(details, "retryAfterSeconds");
 		/* int32 on the wire; a NaN or negative value fails both comparisons */
 		if (cJSON_IsNumber(retry) && retry->valuedouble >= 0)
@@ -88,7 +103,7 @@ int k8s_parse_status(const char *body, size_t len, struct k8s_status *st)
 					st->causes[used++] = ',';
 					st->causes[used] = '\0';
 				}
-				copy_printable(st->causes + used, sizeof st->causes - used, reason);
+				copy_peer_text(st->causes + used, sizeof st->causes - used, reason);
 				used = strlen(st->causes);
 			}
 		}
