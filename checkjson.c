@@ -13,8 +13,8 @@
 
 #include <cJSON.h>
 
-#include "aws.h"
 #include "base64.h"
+#include "civil.h"
 #include "k8sjson.h"
 #include "secret.h"
 
@@ -92,7 +92,7 @@ static void read_secret_metadata(const cJSON *metadata, struct check_secret *out
 		k8s_copy_printable(out->registries, sizeof out->registries, v);
 	if ((v = string_at(annotations, SECRET_ANNOTATION_EXPIRES_AT)) != NULL) {
 		k8s_copy_printable(out->expires_at, sizeof out->expires_at, v);
-		if (strlen(v) >= sizeof out->expires_at || aws_parse_time(out->expires_at, &out->expires) != 0)
+		if (strlen(v) >= sizeof out->expires_at || civil_parse_rfc3339(out->expires_at, &out->expires) != 0)
 			out->expires = -1;
 	}
 }

@@ -190,7 +190,7 @@ def test_each_fault_is_reported_with_its_fix(check_env):
     forbidden_ns = c.unique_namespace("chk-forbidden")
     for k in ns:
         if k != "healthy":
-            make_service_account(c, ns[k], pull_secret=(k == "predates"))
+            make_service_account(c, ns[k])
     image = e.host + "/team/app:2.0"
     make_secret(c, ns["wrongtype"], [e.host], now + 11 * 3600, secret_type="Opaque")
     make_secret(c, ns["noentry"], [e.host], now + 11 * 3600)
@@ -202,6 +202,8 @@ def test_each_fault_is_reported_with_its_fix(check_env):
     make_pod(c, ns["noref"], "app", image, pull_secret=False)
     make_secret(c, ns["predates"], [e.host], now + 11 * 3600)
     make_pod(c, ns["predates"], "app", image, pull_secret=False)
+    # the ServiceAccount gets the Secret after the pod was made: admission copied nothing
+    make_service_account(c, ns["predates"], pull_secret=True)
     grant_check_rbac(c, list(ns.values()))
 
     run = e.run(["--namespaces", ",".join(list(ns.values()) + [forbidden_ns])])
