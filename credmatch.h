@@ -1,7 +1,7 @@
 /*
  * credmatch: which key of a .dockerconfigjson the kubelet would use for an image, so that
  * `ecr-refresh check` can say "the Secret has no entry for this image's registry" with the
- * kubelet's own rules (docs/design.md "How the kubelet matches an image to a pull Secret").
+ * kubelet's own rules (docs/design.md "How the kubelet reads the Secret").
  *
  * The rules are those of kubernetes/kubernetes pkg/credentialprovider/keyring.go
  * (BasicDockerKeyring.Add and Lookup, URLsMatch, parseSchemelessURL, splitURL,
