@@ -265,30 +265,40 @@ static void registry_identity(struct checker *ck, const char *region)
 	          "account", id.account, "region", region, NULL);
 }
 
-/* A token per distinct region, wiped as soon as it is known to exist. */
-static void registry_tokens(struct checker *ck)
+/* One GetAuthorizationToken in region; the token is wiped as soon as it is known to exist.
+ * host names the registry for the log, NULL: the one the answer names (the default). */
+static void registry_token(struct checker *ck, const char *region, const char *host)
 {
-	const struct check_params *p = ck->params;
+	struct ecr_token token;
 	char err[512], object[96];
 
+	memset(&token, 0, sizeof token);
+	snprintf(object, sizeof object, "registry/%s", region);
+	if (ecr_get_token(ck->params->aws, region, &token, err, sizeof err) != 0)
+		add_simple(ck, "", object, REGISTRY_NO_TOKEN, err);
+	else
+		log_event(LOG_INFO, "ecr token available", "region", region, "registry",
+		          host ? host : token.proxy_endpoint, NULL);
+	log_forget_secret(token.password);
+	log_forget_secret(token.auth);
+	ecr_token_clear(&token);
+}
+
+/* A token per distinct region of --registries; without them, the default region's, as a
+ * run would fetch it. */
+static void registry_tokens(struct checker *ck, const char *default_region)
+{
+	const struct check_params *p = ck->params;
+
+	if (p->registry_count == 0 && default_region[0])
+		registry_token(ck, default_region, NULL);
 	for (size_t i = 0; i < p->registry_count; i++) {
-		const char *region = p->registries[i].region;
-		struct ecr_token token;
 		size_t j;
 
-		for (j = 0; j < i && strcmp(p->registries[j].region, region) != 0; j++)
+		for (j = 0; j < i && strcmp(p->registries[j].region, p->registries[i].region) != 0; j++)
 			;
-		if (j < i)
-			continue;
-		memset(&token, 0, sizeof token);
-		snprintf(object, sizeof object, "registry/%s", region);
-		if (ecr_get_token(p->aws, region, &token, err, sizeof err) != 0)
-			add_simple(ck, "", object, REGISTRY_NO_TOKEN, err);
-		else
-			log_event(LOG_INFO, "ecr token available", "region", region, "registry", p->registries[i].host, NULL);
-		log_forget_secret(token.password);
-		log_forget_secret(token.auth);
-		ecr_token_clear(&token);
+		if (j == i)
+			registry_token(ck, p->registries[i].region, p->registries[i].host);
 	}
 }
 
@@ -313,7 +323,7 @@ static int registry_side(struct checker *ck)
 		add_simple(ck, "", "aws/identity", AWS_IDENTITY_FAILED, aws->err);
 	if (region[0])
 		registry_identity(ck, region);
-	registry_tokens(ck);
+	registry_tokens(ck, region);
 	return 0;
 }
 
@@ -588,6 +598,12 @@ static void judge_pods(struct checker *ck, struct ns_state *st)
 		if (j < count)
 			continue;
 		names[count] = name;
+		if (!config_valid_dns_subdomain(name)) {
+			/* it goes into a URL path: the API server's own rule, checked again here */
+			add_simple(ck, st->ns, "serviceaccount/?", API_ERROR, "a pod names an invalid ServiceAccount");
+			listed[count++] = -1;
+			continue;
+		}
 		listed[count++] = read_service_account(ck, st, name, i < configured->count, pods_need_secret(st, name));
 		if (ck->fatal)
 			goto out;

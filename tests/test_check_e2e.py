@@ -337,3 +337,14 @@ def test_output_is_refused_with_check(check_env):
     run = check_env.run(["--namespaces", "x", "--output", "yaml"])
     assert run.code == 2, run
     assert "drop --output" in run.stderr
+
+
+def test_without_registries_the_default_region_is_asked(check_env):
+    e = check_env
+    ns = healthy_namespace(e, "chk-default")
+    grant_check_rbac(e.cluster, [ns])
+    run = e.run(["--namespaces", ns], env_extra={"ECR_REGISTRIES": "", "AWS_REGION": "eu-west-1"})
+    assert run.code == 0, run
+    (line,) = run.log("ecr token available")
+    assert (line["region"], line["registry"]) == ("eu-west-1", "https://" + e.stub.registry_host("eu-west-1"))
+    assert run.log("aws identity")[0]["region"] == "eu-west-1"
