@@ -35,7 +35,7 @@
 #define DOCS           "docs/troubleshooting.md#"
 
 /* Every problem check can name, with the fix in the troubleshooting guide's words; the
- * guide has a heading of the same name for each (tests/check/test_check_e2e.py checks). */
+ * guide has a heading of the same name for each (tests/e2e/test_check_e2e.py checks). */
 enum kind {
 	AWS_NO_CREDENTIALS, AWS_IDENTITY_FAILED, REGISTRY_NO_TOKEN,
 	SECRET_MISSING, SECRET_WRONG_TYPE, SECRET_NOT_MANAGED, SECRET_UNREADABLE, SECRET_EXPIRED,
