@@ -67,7 +67,7 @@ static const struct {
 	[SECRET_EXPIRED] = { "secret-expired",
 		"the token expired: run the CronJob once now, then find why it stopped" },
 	[SECRET_EXPIRING] = { "secret-expiring",
-		"less than 6 hours left, so a scheduled run was missed: run once now and check the CronJob" },
+		"less time left than a refresh leaves, so a scheduled run was missed: run once now and check the CronJob" },
 	[SECRET_LACKS_REGISTRY] = { "secret-lacks-registry",
 		"a configured registry has no entry yet: run once" },
 	[SERVICEACCOUNT_MISSING] = { "serviceaccount-missing",
@@ -381,13 +381,18 @@ static void judge_expiry(struct checker *ck, struct ns_state *st, const char *ob
 	const struct check_secret *s = st->secret;
 	char text[160];
 
+	long long window = ck->cfg->refresh_before_s > 0 ? ck->cfg->refresh_before_s : CHECK_REFRESH_WINDOW_S;
+
+	/* a refresh leaves more than the window minus one schedule interval; an hour (at
+	 * most half the window) covers the interval of the shipped schedules */
+	window -= window / 2 < 3600 ? window / 2 : 3600;
 	if (s->expires < 0)
 		return;
 	if (s->expires <= ck->now) {
 		snprintf(text, sizeof text, "expired at %s", s->expires_at);
 		add_simple(ck, st->ns, object, SECRET_EXPIRED, text);
 		st->secret_usable = 0;
-	} else if (s->expires < ck->now + CHECK_REFRESH_WINDOW_S) {
+	} else if (s->expires < ck->now + window) {
 		snprintf(text, sizeof text, "expires at %s, in %lld minutes", s->expires_at, (s->expires - ck->now) / 60);
 		add_simple(ck, st->ns, object, SECRET_EXPIRING, text);
 	}

@@ -25,8 +25,9 @@
 #include "ecr.h"
 #include "http.h"
 
-/* A Secret that expires sooner than this is a problem: the CronJob runs every 6 hours by
- * default and ECR tokens live 12, so a healthy Secret always has more than 6 hours left. */
+/* The refresh window without --refresh-before: a run every 6 hours with 12-hour tokens
+ * leaves at least 6 hours. A Secret with less left than the window (--refresh-before when
+ * given) minus one hour (at most half of it, for a schedule's interval) is a problem. */
 #define CHECK_REFRESH_WINDOW_S (6 * 3600)
 
 struct check_params {

@@ -533,6 +533,8 @@ static int run_check(struct run *r)
 
 	if (cfg->output != OUTPUT_NONE)
 		return config_error("check prints problems, not manifests: drop --output");
+	if (cfg->watch)
+		return config_error("check runs once: drop --watch");
 	if ((rc = prepare(r)) != 0)
 		return rc;
 	if (apply_preflight(cfg, r->err, sizeof r->err) != 0)
