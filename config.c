@@ -905,6 +905,7 @@ static int apply_option(struct config *cfg, enum option_id id, const char *value
 static void print_usage(FILE *out)
 {
 	fputs("usage: ecr-refresh [options]\n"
+	      "       ecr-refresh check [options]   read-only diagnosis: one line per problem on stdout\n"
 	      "\n"
 	      "Fetches Amazon ECR authorization tokens and server-side-applies them as a\n"
 	      "kubernetes.io/dockerconfigjson Secret into Kubernetes namespaces.\n"

@@ -26,9 +26,9 @@ cJSON *k8s_json_parse(const char *text, size_t len)
 	return root;
 }
 
-/* Copies a server string into a fixed field: truncated, control characters and DEL
- * replaced by '?' so a hostile value cannot forge log lines. */
-static void copy_printable(char *dst, size_t size, const char *src)
+/* Copies a server string into a fixed field for logs: truncated, control characters and
+ * DEL replaced by '?' so a hostile message cannot forge log lines. */
+void k8s_copy_printable(char *dst, size_t size, const char *src)
 {
 	size_t i = 0;
 
@@ -135,8 +135,8 @@ static int list_items(const cJSON *root, const char *what, const cJSON **items, 
 
 /* metadata.continue of a list page into cont ("" when absent): printable ASCII that fits,
  * since it goes back into a URL (api-concepts.md "Retrieving large results sets"). */
-static int read_continue(const cJSON *root, const char *what, char *cont, size_t cont_size, char *err,
-                         size_t errlen)
+int k8s_list_continue(const cJSON *root, const char *what, char *cont, size_t cont_size, char *err,
+                      size_t errlen)
 {
 	const cJSON *metadata = cJSON_GetObjectItemCaseSensitive(root, "metadata");
 	const char *token = cJSON_IsObject(metadata) ? object_string(metadata, "continue") : NULL;
@@ -226,7 +226,7 @@ int k8s_parse_namespace_page(const char *body, size_t len, struct k8s_namespace_
 			goto out;
 		}
 	}
-	if (read_continue(root, "namespace", cont, cont_size, err, errlen) < 0)
+	if (k8s_list_continue(root, "namespace", cont, cont_size, err, errlen) < 0)
 		goto out;
 	rc = 0;
 out:
@@ -314,7 +314,7 @@ int k8s_secret_meta_read(const cJSON *metadata, const char *field_manager, struc
 		return -1;
 	memcpy(rec->namespace, ns, strlen(ns) + 1);
 	if (version && strlen(version) < sizeof rec->resource_version)
-		copy_printable(rec->resource_version, sizeof rec->resource_version, version);
+		k8s_copy_printable(rec->resource_version, sizeof rec->resource_version, version);
 	if (cJSON_IsObject(annotations)) {
 		registries = object_string(annotations, SECRET_ANNOTATION_REGISTRIES);
 		digest = object_string(annotations, SECRET_ANNOTATION_CONFIG_DIGEST);
@@ -326,7 +326,7 @@ int k8s_secret_meta_read(const cJSON *metadata, const char *field_manager, struc
 	if (is_hex_digest(digest))
 		memcpy(rec->digest, digest, 65);
 	if (expires && strlen(expires) < sizeof rec->expires_at)
-		copy_printable(rec->expires_at, sizeof rec->expires_at, expires);
+		k8s_copy_printable(rec->expires_at, sizeof rec->expires_at, expires);
 	if (registries && !(rec->registries = strdup(registries)))
 		return -2;
 	return 0;
@@ -400,7 +400,7 @@ int k8s_parse_secret_meta_page(const char *body, size_t len, const char *secret_
 		}
 		list->count++;
 	}
-	if (read_continue(root, "secret", cont, cont_size, err, errlen) < 0)
+	if (k8s_list_continue(root, "secret", cont, cont_size, err, errlen) < 0)
 		goto out;
 	rc = 0;
 out:

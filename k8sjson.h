@@ -33,6 +33,16 @@ cJSON *k8s_json_parse(const char *text, size_t len);
  */
 int k8s_scan_resource_version(const char *body, size_t len, char *out, size_t size);
 
+/* Copies a server string into a fixed field for logs: truncated, control characters and
+ * DEL replaced by '?' so a hostile message cannot forge log lines. */
+void k8s_copy_printable(char *dst, size_t size, const char *src);
+
+/* Copies a list's metadata.continue into cont ("" when absent: the last page). Returns 0,
+ * or -1 with err (naming the list as `what`) when it is longer than cont_size - 1 or not
+ * printable ASCII. */
+int k8s_list_continue(const cJSON *list, const char *what, char *cont, size_t cont_size, char *err,
+                      size_t errlen);
+
 /* ---- Status (kubernetes/apimachinery pkg/apis/meta/v1/types.go, "Status") ------------- */
 
 struct k8s_status {

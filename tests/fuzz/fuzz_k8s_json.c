@@ -23,18 +23,9 @@
 
 #include <cJSON.h>
 
+#include "printable.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void check_printable(const char *s, size_t size)
-{
-	size_t n = strnlen(s, size);
-
-	if (n == size)
-		abort();
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			abort();
-}
 
 static void check_status(const char *text, size_t size)
 {
