@@ -27,6 +27,8 @@
 
 #include "apply.h"
 #include "aws.h"
+#include "budget.h"
+#include "check.h"
 #include "civil.h"
 #include "config.h"
 #include "dockerconfig.h"
@@ -42,6 +44,9 @@
 #include "targets.h"
 #include "watch.h"
 
+/* Live cJSON memory of the whole run (docs/security.md "What is bounded, and by how much"):
+ * answers are parsed one at a time, and our own documents are a few KiB. */
+#define JSON_MEMORY_MAX (8u * 1024 * 1024)
 
 struct run {
 	const struct config *cfg;
@@ -551,7 +556,21 @@ static int kubernetes(struct run *r)
 	return rc;
 }
 
-static int run(struct run *r)
+/* The AWS environment and the endpoints it will call: for private ECR and ECR Public, and
+ * for check (which diagnoses the AWS side whatever else is configured). */
+static int init_aws(struct run *r)
+{
+	r->aws = calloc(1, sizeof *r->aws);
+	if (!r->aws)
+		return config_error("out of memory");
+	if (aws_client_init(r->aws, &r->proxy, r->cfg->timeout_s, r->deadline_ms, r->err, sizeof r->err) != 0)
+		return config_error(r->err);
+	return check_endpoints(r);
+}
+
+/* What a run and check read and check alike before the network: registries, the static
+ * files, proxy, the Google key, the digest, the AWS environment when AWS is used. */
+static int prepare(struct run *r)
 {
 	const struct config *cfg = r->cfg;
 	int rc;
@@ -567,19 +586,25 @@ static int run(struct run *r)
 	r->never_expires = !r->private_ecr && !cfg->ecr_public && !(r->gcr && r->gcr->mode == GCR_AUTH_ACCESS_TOKEN);
 	if ((rc = config_digest(r)) != 0)
 		return rc;
-	if (r->private_ecr || cfg->ecr_public) {
-		r->aws = calloc(1, sizeof *r->aws);
-		if (!r->aws)
-			return config_error("out of memory");
-		if (aws_client_init(r->aws, &r->proxy, cfg->timeout_s, r->deadline_ms, r->err, sizeof r->err) != 0)
-			return config_error(r->err);
-		if ((rc = check_endpoints(r)) != 0)
-			return rc;
-	}
+	return r->private_ecr || cfg->ecr_public ? init_aws(r) : 0;
+}
+
+static int run(struct run *r)
+{
+	const struct config *cfg = r->cfg;
+	int rc;
+
+	if ((rc = prepare(r)) != 0)
+		return rc;
 	if (cfg->output != OUTPUT_NONE && (rc = output_targets(r)) != 0)
 		return rc;
-	if (cfg->output == OUTPUT_NONE && apply_preflight(cfg, r->err, sizeof r->err) != 0)
+	if (cfg->output == OUTPUT_NONE && (rc = apply_preflight(cfg, r->err, sizeof r->err)) != 0) {
+		if (rc != EXIT_CONFIG) {
+			log_event(LOG_ERROR, "cannot trust the Kubernetes API server", "reason", r->err, NULL);
+			return rc;
+		}
 		return config_error(r->err);
+	}
 
 	/* From here on the network is used. */
 	if (cfg->output == OUTPUT_NONE) {
@@ -745,6 +770,32 @@ static int watch_forever(struct run *r)
 	return EXIT_OK;
 }
 
+/* `ecr-refresh check`: the same configuration, checked the same way before the network;
+ * then the read-only diagnosis. */
+static int run_check(struct run *r)
+{
+	const struct config *cfg = r->cfg;
+	struct check_params params;
+	int rc;
+
+	if (cfg->output != OUTPUT_NONE)
+		return config_error("check prints problems, not manifests: drop --output");
+	if (cfg->watch)
+		return config_error("check runs once: drop --watch");
+	if ((rc = prepare(r)) != 0 || (!r->aws && (rc = init_aws(r)) != 0))
+		return rc;
+	if (apply_preflight(cfg, r->err, sizeof r->err) != 0)
+		return config_error(r->err);
+	memset(&params, 0, sizeof params);
+	params.cfg = cfg;
+	params.proxy = &r->proxy;
+	params.deadline_ms = r->deadline_ms;
+	params.aws = r->aws;
+	params.registries = r->registries;
+	params.registry_count = r->registry_count;
+	return check_run(&params);
+}
+
 static void run_free(struct run *r)
 {
 	/* The log's redaction points into the buffers wiped below: let go of them first. */
@@ -780,9 +831,10 @@ int main(int argc, char **argv)
 	struct config cfg;
 	struct run r;
 	char err[512];
-	int rc;
+	int rc, checking;
 
 	log_setup(LOG_JSON, LOG_INFO);
+	budget_json_install(JSON_MEMORY_MAX);
 	if (argc == 3 && strcmp(argv[1], "--liveness-probe") == 0) {
 		/* the exec probe of the watch Deployment: no shell in the image */
 		if (watch_liveness_probe(argv[2], err, sizeof err) == 0)
@@ -790,7 +842,9 @@ int main(int argc, char **argv)
 		log_event(LOG_ERROR, "liveness probe failed", "reason", err, NULL);
 		return EXIT_PARTIAL;
 	}
-	rc = config_parse(&cfg, argc, argv, err, sizeof err);
+	/* "check" as the first argument selects the diagnosis; the options are the same */
+	checking = argc > 1 && strcmp(argv[1], "check") == 0;
+	rc = config_parse(&cfg, argc - checking, argv + checking, err, sizeof err);
 	if (rc == CONFIG_EXIT_0)
 		return EXIT_OK;
 	if (rc != CONFIG_OK)
@@ -805,7 +859,7 @@ int main(int argc, char **argv)
 	r.cfg = &cfg;
 	r.started_ms = net_now_ms();
 	r.deadline_ms = r.started_ms + (int64_t)cfg.deadline_s * 1000;
-	rc = run(&r);
+	rc = checking ? run_check(&r) : run(&r);
 	run_free(&r);
 	config_free(&cfg);
 	return rc;

@@ -10,9 +10,9 @@ build="build-essential musl-tools dpkg-dev ca-certificates git file"
 demo="$build python3 python3-botocore openssl etcd-server xz-utils"
 # fuzzing (clang + runtimes), pytest, CONNECT proxy, the Google stand-in's RS256 check
 # (python3-cryptography), arm64 cross + emulation, image build, etcdctl (compacting etcd to
-# force a watch's 410 Gone)
+# force a watch's 410 Gone), GNU time (the peak RSS of the hostile-answer tests)
 test="$demo clang libclang-rt-14-dev python3-pytest python3-yaml python3-cryptography tinyproxy \
-gcc-aarch64-linux-gnu qemu-user-static buildah mmdebstrap etcd-client"
+gcc-aarch64-linux-gnu qemu-user-static buildah mmdebstrap etcd-client time"
 # make bench: the AWS CLI and curl it measures against (kubectl: see bench/run.sh)
 bench="$demo awscli curl"
 
