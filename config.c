@@ -70,7 +70,7 @@ static const struct option_spec options[OPT_COUNT] = {
 	[OPT_TIMEOUT] = { "--timeout", "S", "REQUEST_TIMEOUT", NULL, "10", NULL,
 		"seconds for any one request (1-3600)" },
 	[OPT_DEADLINE] = { "--deadline", "S", "RUN_DEADLINE", NULL, "300", NULL,
-		"seconds for the whole run, retries included (1-86400)" },
+		"seconds for the whole run, retries included (1-86400, at least --timeout)" },
 	[OPT_API_SERVER] = { "--api-server", "URL", "KUBERNETES_API_SERVER", NULL, NULL,
 		"https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT", "Kubernetes API server" },
 	[OPT_SERVICEACCOUNT_DIR] = { "--serviceaccount-dir", "D", "SERVICEACCOUNT_DIR", NULL,
@@ -893,7 +893,7 @@ static int scan_args(int argc, char **argv, const char **raw, const char **sourc
 			return CONFIG_EXIT_0;
 		}
 		if (strcmp(arg, "--version") == 0) {
-			fputs("ecr-refresh " ECR_REFRESH_VERSION "\n", stdout);
+			fputs("ecr-refresh " ECR_REFRESH_VERSION " (commit " ECR_REFRESH_COMMIT ")\n", stdout);
 			fflush(stdout);
 			return CONFIG_EXIT_0;
 		}
