@@ -91,6 +91,7 @@ class Scenarios:
         self.produced = {}          # scenario name -> [line]
         self.codes = {}             # scenario name -> exit code
         self.seconds = {}
+        self.text = []              # lines of --log-format text runs
 
     def ns(self, prefix):
         return self.cluster.unique_namespace("docs-" + prefix)
@@ -124,6 +125,9 @@ class Scenarios:
 
         lines = []
         for text in proc.stderr.splitlines():
+            if env.get("LOG_FORMAT") == "text":
+                self.text.append(doc(text))
+                continue
             line = json.loads(text)
             lines.append({k: doc(v) for k, v in line.items()})
         secrets = list(self.stub.all_secrets())
@@ -164,6 +168,9 @@ def scenario_success(s):
     env.update(s.stub.env_web_identity(os.path.join(s.tmp, "irsa-ok"), region=REGION))
     env["ECR_REGISTRIES"] = "%s,%s" % (s.stub.registry_host(REGION), s.stub.registry_host("us-east-1", "444455556666"))
     s.run("success", ["--namespaces", "%s,%s" % (a, b)], env, s.k8s_subs(sa, **{"team-a": a, "team-b": b}))
+    c = s.ns("text")
+    s.cluster.setup_identity([c])
+    s.run("success_text", ["--namespaces", c], dict(env, LOG_FORMAT="text"), s.k8s_subs(sa, **{"team-a": c}))
 
 
 def scenario_rbac_403(s):
@@ -369,7 +376,7 @@ def produced(k8s_cluster, tmp_path_factory, aws_test_ca):
 
 
 # The exit code of each scenario, as the docs' section headings say.
-EXIT = {"success": 0, "rbac_403": 1, "misspelt": 1, "terminating": 1, "sa_updated": 0, "sa_denied": 1,
+EXIT = {"success": 0, "success_text": 0, "rbac_403": 1, "misspelt": 1, "terminating": 1, "sa_updated": 0, "sa_denied": 1,
         "cannot_list": 4, "conflict": 1, "opaque": 1, "opaque_forced": 1, "untrusted": 4, "no_ca_crt": 4,
         "token_refused": 4, "unreachable": 4, "unreachable_proxy": 4, "access_denied": 3,
         "no_credentials": 3, "invalid_identity_token": 3, "invalid_signature": 3, "expired_token": 3,
@@ -393,9 +400,29 @@ def test_quoted_line_is_printed(produced, where, number, line):
             where, number, json.dumps(want), "\n  ".join(json.dumps(p) for p in same_msg) or "(none)"))
 
 
+TEXT_LINE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (?:DEBUG|INFO|WARN|ERROR) [^`\n]+")
+
+
+def quoted_text_lines():
+    out = []
+    for path in DOCS:
+        with open(path) as f:
+            out += [(os.path.relpath(path, ROOT), m) for m in TEXT_LINE.findall(f.read())]
+    return out
+
+
+def test_quoted_text_lines_are_printed(produced):
+    """--log-format text: the docs' examples are lines the binary prints (but the time)."""
+    quoted = quoted_text_lines()
+    assert quoted, "docs/reference.md shows a text line"
+    printed = {t.split(" ", 1)[1] for t in produced.text}
+    for where, line in quoted:
+        assert line.split(" ", 1)[1] in printed, "%s quotes %r; printed: %s" % (where, line, sorted(printed))
+
+
 def test_every_scenario_is_quoted_and_exits_as_documented(produced):
     quoted = [comparable(l) for _, _, l in QUOTED]
     orphans = [name for name, lines in produced.produced.items()
-               if not any(comparable(p) in quoted for p in lines)]
+               if lines and not any(comparable(p) in quoted for p in lines)]
     assert orphans == [], "scenarios whose lines no doc quotes: %s" % orphans
     assert produced.codes == EXIT

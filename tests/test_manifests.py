@@ -768,3 +768,52 @@ def test_every_kustomization_lists_only_files_that_exist_and_every_file_is_liste
             assert os.path.exists(os.path.join(dirpath, p)), (dirpath, p)
         own = {f for f in files if f.endswith(".yaml") and f != "kustomization.yaml"}
         assert own <= listed, (dirpath, own - listed)
+
+
+def readme_block(after):
+    """The indented lines of README.md from the line `after` to the next blank line."""
+    lines = read(README).splitlines()
+    start = next(i for i, l in enumerate(lines) if l.strip() == after)
+    block = []
+    for line in lines[start:]:
+        if not line.strip() or not line.startswith("    "):
+            break
+        block.append(line[4:])
+    return "\n".join(block).rstrip() + "\n"
+
+
+def test_readme_own_overlay_renders_as_described(tmp_path):
+    """README.md, "Your settings, without forking": the overlay as written (its remote base
+    swapped for this checkout's) changes the settings, the role and the image, and keeps
+    the rest of the base."""
+    text = readme_block("# my-ecr-refresh/kustomization.yaml")
+    remote = re.search(r"- (https://github.com/\S+//deploy/kustomize/(\S+)\?ref=v(\S+))", text)
+    assert remote and remote.group(3) == release(), "the README's overlay names the release"
+    mine = tmp_path / "my-ecr-refresh"
+    mine.mkdir()
+    local = os.path.relpath(os.path.join(KUSTOMIZE, remote.group(2)), str(mine))
+    (mine / "kustomization.yaml").write_text(text.replace(remote.group(1), local))
+    objects = render(str(mine))
+    config = config_of(objects)
+    literals = dict(l.split("=", 1) for l in re.findall(r"^\s+- ([A-Z_]+=\S*)$", text, re.M))
+    assert {k: config[k] for k in literals} == literals
+    assert config["SECRET_NAME"] == SECRET_NAME                 # merged, not replaced
+    arn = re.search(r"value: (arn:aws:iam::\S+)", text).group(1)
+    assert only(objects, "ServiceAccount")["metadata"]["annotations"]["eks.amazonaws.com/role-arn"] == arn
+    assert container(only(objects, "CronJob"))["image"].startswith(IMAGE + "@sha256:")
+
+
+def test_readme_forced_takeover_sets_force_on_the_job(tmp_path):
+    """README.md, "Migrating from k8s-ecr-login-renew": the `kubectl set env --local` step of
+    the one forced run puts FORCE_CONFLICTS=true into the Job made from the CronJob."""
+    exe = kubectl()
+    step = re.search(r"kubectl set env --local -f - (\S+) -o yaml", read(README))
+    assert step, "the README's forced run"
+    job = as_job(only(parse(read(CRONJOB_YAML)), "CronJob"))
+    proc = subprocess.run([exe, "set", "env", "--local", "-f", "-", step.group(1), "-o", "yaml"],
+                          input=yaml.safe_dump(job), capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    forced = yaml.safe_load(proc.stdout)
+    env = {e["name"]: e.get("value") for e in forced["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env == {"FORCE_CONFLICTS": "true"}
+    assert forced["spec"]["template"]["spec"]["containers"][0]["envFrom"] == [{"configMapRef": {"name": CONFIG_NAME}}]
