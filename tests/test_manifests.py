@@ -31,6 +31,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 
 import pytest
 
@@ -729,7 +730,8 @@ def test_kubectl_apply_target_namespace_adds_a_namespace(k8s_cluster, tmp_path):
     ns = c.unique_namespace("manifests-later")
     proc = subprocess.run([exe, "--server", c.url, "--certificate-authority", c.ca_path,
                            "--token", str(c.admin_token), "apply", "-n", ns, "-k", TARGET_NAMESPACE],
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=120,
+                          env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path)})
     assert proc.returncode == 0, proc.stderr.replace(str(c.admin_token), "[admin token]")
     assert _can(c, SA_NAMESPACE, ns, "patch", "secrets", SECRET_NAME)
     assert _can(c, SA_NAMESPACE, ns, "create", "secrets")
@@ -817,3 +819,52 @@ def test_readme_forced_takeover_sets_force_on_the_job(tmp_path):
     env = {e["name"]: e.get("value") for e in forced["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert env == {"FORCE_CONFLICTS": "true"}
     assert forced["spec"]["template"]["spec"]["containers"][0]["envFrom"] == [{"configMapRef": {"name": CONFIG_NAME}}]
+
+
+def _pending_pod(cluster, ns, name):
+    """A pod as the Job controller names and labels it, Pending (the test apiserver runs no
+    controllers and no kubelet: the test writes its status as a kubelet would)."""
+    pod = {"apiVersion": "v1", "kind": "Pod",
+           "metadata": {"name": name, "namespace": ns, "labels": {"job-name": "ecr-refresh-now"}},
+           "spec": {"restartPolicy": "Never", "automountServiceAccountToken": False,
+                    "containers": [{"name": "ecr-refresh", "image": "%s:%s" % (IMAGE, release())}]}}
+    cluster.create("/api/v1/namespaces/%s/pods" % ns, pod)
+
+
+@pytest.mark.parametrize("phase,code", [("Failed", 3), ("Succeeded", 0)])
+def test_readme_one_shot_returns_the_first_pods_exit_code(k8s_cluster, tmp_path, phase, code):
+    """README.md, "One-shot run", run as written by bash with kubectl against the apiserver:
+    it stops when the pod has ended, whichever way, and prints and returns its exit code.
+    The steps that need a Job controller or a kubelet (create job, logs, delete job) are
+    stubbed, and the pod's end is written as the kubelet would write it, 2 s after start."""
+    exe = kubectl()
+    c = k8s_cluster
+    ns = c.unique_namespace("manifests-oneshot")
+    c.ensure_namespace(ns)
+    c.apply({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default", "namespace": ns}})
+    shim = tmp_path / "bin"
+    shim.mkdir()
+    (shim / "kubectl").write_text(
+        "#!/bin/sh\n"
+        "case \" $* \" in *' create job '*|*' logs '*|*' delete job '*) echo \"(stubbed: kubectl $*)\"; exit 0;; esac\n"
+        "exec %s --server %s --certificate-authority %s --token \"$(cat %s)\" \"$@\"\n"
+        % (exe, c.url, c.ca_path, tmp_path / "token"))
+    (tmp_path / "token").write_text(str(c.admin_token))
+    os.chmod(shim / "kubectl", 0o755)
+    script = readme_block("kubectl create job --from=cronjob/ecr-refresh ecr-refresh-now -n ecr-refresh")
+    script = script.replace("-n ecr-refresh", "-n " + ns)
+    proc = subprocess.Popen(["bash", "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={"PATH": "%s:/usr/bin:/bin" % shim, "HOME": str(tmp_path)})   # kubectl's cache
+    try:
+        _pending_pod(c, ns, "ecr-refresh-now-x1")
+        time.sleep(2)
+        pod = c.get("/api/v1/namespaces/%s/pods/ecr-refresh-now-x1" % ns)
+        pod["status"] = {"phase": phase, "containerStatuses": [{
+            "name": "ecr-refresh", "image": pod["spec"]["containers"][0]["image"], "imageID": "", "ready": False,
+            "restartCount": 0, "state": {"terminated": {"exitCode": code, "reason": "Error" if code else "Completed"}}}]}
+        c.replace("/api/v1/namespaces/%s/pods/ecr-refresh-now-x1/status" % ns, pod)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == (0 if code == 0 else 1), (out, err.replace(str(c.admin_token), "[token]"))
+    assert out.splitlines()[-1] == "exit %d" % code, out
