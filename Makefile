@@ -114,7 +114,7 @@ $(B)/musl/obj/config.o $(B)/asan/obj/config.o $(B)/fuzz/obj/config.o: VERSION
 $(B)/musl/obj/k8s.o $(B)/asan/obj/k8s.o $(B)/fuzz/obj/k8s.o: VERSION
 
 # ---- unit tests: once static under musl, once under ASan+UBSan -------------------------
-$(B)/musl/test_%: tests/unit/test_%.c tests/unit/unit.h $(MUSL_OBJ) $(MUSL_LIBS) | $(TOOLCHAIN)
+$(B)/musl/test_%: tests/unit/test_%.c $(wildcard tests/unit/*.h) $(MUSL_OBJ) $(MUSL_LIBS) | $(TOOLCHAIN)
 	$(MUSL_CC) $(WARN) $(DEFS) -O1 $(INCS) -static -o $@ $< $(MUSL_OBJ) $(MUSL_LIBS) -lpthread
 
 $(B)/asan/obj/%.o: %.c $(HDRS) $(DEP)/.fetched
@@ -125,7 +125,7 @@ $(B)/asan/obj/anchors_embedded.o: $(GEN)
 	@mkdir -p $(@D)
 	$(HOST_CC) $(WARN) $(DEFS) $(ASANFL) $(INCS) -c -o $@ $<
 
-$(B)/asan/test_%: tests/unit/test_%.c tests/unit/unit.h $(ASAN_OBJ) $(HOST_LIBS)
+$(B)/asan/test_%: tests/unit/test_%.c $(wildcard tests/unit/*.h) $(ASAN_OBJ) $(HOST_LIBS)
 	$(HOST_CC) $(WARN) $(DEFS) $(ASANFL) $(INCS) -o $@ $< $(ASAN_OBJ) $(HOST_LIBS) -lpthread
 
 # Small drivers the end-to-end tests run (static musl, like the product).
@@ -159,7 +159,7 @@ $(TOOLCHAIN): scripts/musl-cross.sh
 	scripts/musl-cross.sh $(ARCH) $(B)/toolchain
 endif
 
-# The arm64 product and static unit tests in $(B)/arm64, for tests/test_arm64.py (which runs
+# The arm64 product and static unit tests in $(B)/arm64, for tests/e2e/test_arm64.py (which runs
 # them under qemu-aarch64-static). B is passed on: a sub-make inherits the caller's B=.
 ifeq ($(ARCH),arm64)
 arm64: all unit

@@ -1,5 +1,6 @@
 /*
- * config: SPEC.md "Command line". Three steps, all before anything touches the network:
+ * config: docs/reference.md "Command line". Three steps, all before anything touches the
+ * network:
  * 1. argv is scanned into one raw string per option (last occurrence wins);
  * 2. options not given as flags take their environment variable, then the
  *    k8s-ecr-login-renew alias, then the default;
@@ -27,11 +28,14 @@ enum option_id {
 	OPT_CONCURRENCY,
 	OPT_TIMEOUT,
 	OPT_DEADLINE,
+	OPT_REFRESH_BEFORE,
 	OPT_API_SERVER,
 	OPT_SERVICEACCOUNT_DIR,
 	OPT_FIELD_MANAGER,
 	OPT_LOG_FORMAT,
 	OPT_LOG_LEVEL,
+	OPT_WATCH,
+	OPT_LIVENESS_FILE,
 	OPT_COUNT
 };
 
@@ -45,7 +49,7 @@ struct option_spec {
 	const char *help;
 };
 
-/* The table of SPEC.md "Command line", in its order. */
+/* The table of docs/reference.md "Command line", in its order. */
 static const struct option_spec options[OPT_COUNT] = {
 	[OPT_REGISTRIES] = { "--registries", "H1,H2", "ECR_REGISTRIES", "DOCKER_REGISTRIES", NULL,
 		"the caller's registry in the default region", "ECR registry hosts, one token per region" },
@@ -71,6 +75,8 @@ static const struct option_spec options[OPT_COUNT] = {
 		"seconds for any one request (1-3600)" },
 	[OPT_DEADLINE] = { "--deadline", "S", "RUN_DEADLINE", NULL, "300", NULL,
 		"seconds for the whole run, retries included (1-86400, at least --timeout)" },
+	[OPT_REFRESH_BEFORE] = { "--refresh-before", "D", "REFRESH_BEFORE", NULL, NULL, "write every run",
+		"leave a Secret alone while it expires later than now + D (90m, 6h, 1h30m)" },
 	[OPT_API_SERVER] = { "--api-server", "URL", "KUBERNETES_API_SERVER", NULL, NULL,
 		"https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT", "Kubernetes API server" },
 	[OPT_SERVICEACCOUNT_DIR] = { "--serviceaccount-dir", "D", "SERVICEACCOUNT_DIR", NULL,
@@ -81,6 +87,10 @@ static const struct option_spec options[OPT_COUNT] = {
 		"log lines on stderr" },
 	[OPT_LOG_LEVEL] = { "--log-level", "L", "LOG_LEVEL", NULL, "info", NULL,
 		"debug, info, warn or error" },
+	[OPT_WATCH] = { "--watch", NULL, "WATCH", NULL, "false", "off",
+		"after the pass keep running: watch namespaces and Secrets, repair, refresh" },
+	[OPT_LIVENESS_FILE] = { "--liveness-file", "F", "LIVENESS_FILE", NULL, NULL, "none",
+		"--watch touches F every few seconds; `ecr-refresh --liveness-probe F` checks it" },
 };
 
 #define NAMESPACE_GLOB_MAX 253   /* no namespace name is longer than 63; keeps matching bounded */
@@ -718,6 +728,48 @@ static int parse_int(int *out, const char *value, int min, int max, const char *
 	return CONFIG_OK;
 }
 
+/*
+ * Durations as Go's time.ParseDuration writes the common ones (what Kubernetes users type):
+ * one or more NUMBER UNIT groups, units h, m, s, each unit at most once and in that order.
+ * A bare number is refused: "6" could mean hours or seconds. The bounds: under a minute is
+ * no margin at all, and ECR tokens live 12 hours, so more than a day means "always write",
+ * which is what leaving it unset says.
+ */
+int config_parse_duration(const char *s, long *seconds)
+{
+	static const char units[] = "hms";
+	static const long unit_seconds[] = { 3600, 60, 1 };
+	long total = 0;
+	size_t next_unit = 0;
+
+	if (*s == '\0')
+		return -1;
+	while (*s) {
+		long n = 0;
+		const char *u;
+
+		if (*s < '0' || *s > '9')
+			return -1;
+		for (; *s >= '0' && *s <= '9'; s++) {
+			n = n * 10 + (*s - '0');
+			if (n > CONFIG_DURATION_MAX_S)
+				return -1;
+		}
+		u = *s ? strchr(units + next_unit, *s) : NULL;
+		if (!u)
+			return -1;
+		next_unit = (size_t)(u - units) + 1;
+		total += n * unit_seconds[u - units];
+		if (total > CONFIG_DURATION_MAX_S)
+			return -1;
+		s++;
+	}
+	if (total < CONFIG_DURATION_MIN_S)
+		return -1;
+	*seconds = total;
+	return 0;
+}
+
 /* A light check; the Kubernetes client parses the URL for real. */
 static int valid_api_server(const char *s)
 {
@@ -805,6 +857,11 @@ static int apply_option(struct config *cfg, enum option_id id, const char *value
 		return parse_int(&cfg->timeout_s, value, 1, 3600, name, err, errlen);
 	case OPT_DEADLINE:
 		return parse_int(&cfg->deadline_s, value, 1, 86400, name, err, errlen);
+	case OPT_REFRESH_BEFORE:
+		if (config_parse_duration(value, &cfg->refresh_before_s) != 0)
+			return fail_value(err, errlen, name, value, 1,
+					  "must be a duration of 1m to 24h, like 90m, 6h or 1h30m");
+		return CONFIG_OK;
 	case OPT_API_SERVER:
 		if (!valid_api_server(value))
 			return fail_value(err, errlen, name, value, 1, "must be an http:// or https:// URL with a host");
@@ -827,6 +884,12 @@ static int apply_option(struct config *cfg, enum option_id id, const char *value
 			return fail_value(err, errlen, name, value, 1, "must be debug, info, warn or error");
 		cfg->log_level = (enum log_level)i;
 		return CONFIG_OK;
+	case OPT_WATCH:
+		return parse_bool(&cfg->watch, value, name, err, errlen);
+	case OPT_LIVENESS_FILE:
+		if (*value == '\0')
+			return fail_value(err, errlen, name, value, 1, "must not be empty");
+		return copy_string(&cfg->liveness_file, value, err, errlen);
 	case OPT_COUNT:
 		break;
 	}
@@ -865,7 +928,9 @@ static void print_usage(FILE *out)
 			fprintf(out, "  %s\n", flag);
 		fprintf(out, "      %s; default: %s\n", o->help, dflt);
 	}
-	fputs("  -h, --help                 this text\n"
+	fputs("  --liveness-probe F         exit 0 when F was touched in the last 60 s (the\n"
+	      "      exec liveness probe of --watch; alone on the command line)\n"
+	      "  -h, --help                 this text\n"
 	      "  --version                  the version\n"
 	      "\n"
 	      "Exit codes: 0 done, 1 some namespaces failed, 2 usage or configuration error,\n"
@@ -961,6 +1026,18 @@ int config_parse(struct config *cfg, int argc, char **argv, char *err, size_t er
 			return rc;
 		}
 	}
+	if (cfg->watch && (cfg->dry_run || cfg->output != OUTPUT_NONE)) {
+		snprintf(err, errlen, "%s: cannot be combined with --dry-run or --output", source[OPT_WATCH]);
+		rc = CONFIG_ERROR;
+		config_free(cfg);
+		return rc;
+	}
+	if (cfg->liveness_file && !cfg->watch) {
+		snprintf(err, errlen, "%s: needs --watch", source[OPT_LIVENESS_FILE]);
+		rc = CONFIG_ERROR;
+		config_free(cfg);
+		return rc;
+	}
 	if (cfg->deadline_s < cfg->timeout_s) {
 		/* Blame the one that was set: with the default deadline, the timeout is too long. */
 		char problem[96];
@@ -1000,5 +1077,6 @@ void config_free(struct config *cfg)
 	free(cfg->api_server);
 	free(cfg->serviceaccount_dir);
 	free(cfg->field_manager);
+	free(cfg->liveness_file);
 	memset(cfg, 0, sizeof *cfg);
 }

@@ -1,6 +1,6 @@
 /*
- * config: every option of SPEC.md "Command line", from flags then environment variables
- * (a flag beats its variable; k8s-ecr-login-renew aliases read when the primary variable
+ * config: every option of docs/reference.md "Command line", from flags then environment
+ * variables (a flag beats its variable; k8s-ecr-login-renew aliases read when the primary variable
  * is unset), validated before anything touches the network.
  */
 #ifndef CONFIG_H
@@ -30,11 +30,14 @@ struct config {
 	int concurrency;                      /* 1..64, default 4 */
 	int timeout_s;                        /* default 10 */
 	int deadline_s;                       /* default 300 */
+	long refresh_before_s;                /* --refresh-before; 0: write every run */
 	char *api_server;                     /* NULL: from KUBERNETES_SERVICE_HOST/PORT */
 	char *serviceaccount_dir;             /* default /var/run/secrets/kubernetes.io/serviceaccount */
 	char *field_manager;                  /* default "ecr-refresh" */
 	enum log_format log_format;
 	enum log_level log_level;
+	int watch;                            /* --watch: keep running after the pass */
+	char *liveness_file;                  /* NULL: none */
 };
 
 enum config_result {
@@ -60,6 +63,12 @@ int config_valid_glob(const char *s);            /* label chars plus * ? [...] *
 int config_is_glob(const char *s);
 /* Whole-name match, as fnmatch(pattern, name, FNM_NOESCAPE) with no character special. */
 int config_glob_match(const char *pattern, const char *name);
+/* --refresh-before: "90m", "6h", "1h30m", "45s" (units h, m, s, each once, in that order),
+ * CONFIG_DURATION_MIN_S to CONFIG_DURATION_MAX_S. Returns 0 with the seconds, or -1. */
+#define CONFIG_DURATION_MIN_S 60
+#define CONFIG_DURATION_MAX_S 86400
+int config_parse_duration(const char *s, long *seconds);
+
 /* Kubernetes label selector syntax (k8s.io/apimachinery labels.Parse): "" is valid (it
  * selects everything); on 0, err says what is wrong. */
 int config_valid_label_selector(const char *s, char *err, size_t errlen);

@@ -16,8 +16,8 @@
 
 /* ---- registry hosts ------------------------------------------------------------------ */
 
-/* The DNS suffixes of the credential helper's pattern (PROTOCOLS.md 1; amazon-ecr-
- * credential-helper ecr-login/api/client.go). */
+/* The DNS suffixes of the credential helper's pattern (docs/design.md "ECR
+ * GetAuthorizationToken"; amazon-ecr-credential-helper ecr-login/api/client.go). */
 static const char *const ecr_suffixes[] = {
 	"amazonaws.com", "amazonaws.com.cn", "amazonaws.eu", "on.aws", "on.amazonwebservices.com.cn",
 	"sc2s.sgov.gov", "c2s.ic.gov", "cloud.adc-e.uk", "csp.hci.ic.gov",
@@ -172,8 +172,8 @@ int ecr_parse_token_response(const char *body, size_t len, struct ecr_token *out
 		snprintf(err, errlen, "authorizationToken is not base64");
 		goto out;
 	}
-	/* "user:password", split at the FIRST ':' (PROTOCOLS.md 1); both go into JSON and a
-	 * header-like auth string, so no control characters. */
+	/* "user:password", split at the FIRST ':' (docs/design.md "ECR GetAuthorizationToken");
+	 * both go into JSON and a header-like auth string, so no control characters. */
 	colon = memchr(decoded, ':', decoded_len);
 	if (!colon || colon == (const char *)decoded || (size_t)((const char *)colon - (const char *)decoded) >= sizeof out->username
 	    || (const unsigned char *)colon + 1 == decoded + decoded_len) {
@@ -236,7 +236,8 @@ out:
 int ecr_get_token(struct aws_client *aws, const char *region, struct ecr_token *out,
                   char *err, size_t errlen)
 {
-	/* PROTOCOLS.md 1: POST / with {} and the JSON 1.1 target; signing name "ecr". */
+	/* docs/design.md "ECR GetAuthorizationToken": POST / with {} and the JSON 1.1 target;
+	 * signing name "ecr". */
 	const struct aws_json_call call = {
 		.service = AWS_SERVICE_ECR,
 		.region = region,
@@ -325,7 +326,7 @@ double ecr_earliest_expiry(const struct ecr_token *tokens, size_t count)
 	return earliest;
 }
 
-/* ---- the dockerconfig payload (PROTOCOLS.md 8) ------------------------------------- */
+/* ---- the dockerconfig payload (docs/design.md "How the kubelet reads the Secret") -- */
 
 static int add_auth(cJSON *auths, const char *host, const struct ecr_token *token)
 {

@@ -1,8 +1,8 @@
 /*
  * ecr: Amazon ECR private registries: host names, GetAuthorizationToken (one call per
  * region, whatever the number of accounts: a token covers every registry the principal
- * can reach there), and the .dockerconfigjson built from the tokens (SPEC.md "Secret
- * payload"; PROTOCOLS.md 1 and 8).
+ * can reach there), and the .dockerconfigjson built from the tokens (docs/reference.md "The
+ * Secret"; docs/design.md "ECR GetAuthorizationToken", "How the kubelet reads the Secret").
  *
  * Passwords (and their "auth" forms) are heap strings registered with log_register_secret
  * and wiped by ecr_tokens_free; call log_forget_secrets() before freeing them.
@@ -27,7 +27,8 @@ struct ecr_registry {
 
 /*
  * Parses a registry as configured: https:// and a trailing path or port are tolerated,
- * then the host must match the ECR credential helper's pattern (PROTOCOLS.md 1). Returns 0
+ * then the host must match the ECR credential helper's pattern (docs/design.md
+ * "ECR GetAuthorizationToken"). Returns 0
  * or AWS_ECONFIG with err: "\"x\" is not an ECR registry host
  * (ACCOUNT.dkr.ecr.REGION.amazonaws.com)".
  */
@@ -42,7 +43,8 @@ struct ecr_token {
 	char proxy_endpoint[256];         /* "https://ACCOUNT.dkr.ecr.REGION.amazonaws.com" or "" */
 };
 
-/* Reads a GetAuthorizationToken 200 answer (PROTOCOLS.md 1): the first authorizationData
+/* Reads a GetAuthorizationToken 200 answer (docs/design.md "ECR
+ * GetAuthorizationToken"): the first authorizationData
  * entry, its token base64-decoded and split at the first ':'. Returns 0 or AWS_EPARSE with
  * err (never quoting the token). */
 int ecr_parse_token_response(const char *body, size_t len, struct ecr_token *out,

@@ -2,8 +2,8 @@
  * http: an HTTP/1.1 client (RFC 9110, RFC 9112); see http.h for the contract.
  *
  * The response parser and the chunked decoder are pure functions in the manner of
- * picohttpparser: bytes consumed, -2 for "need more", -1 for "bad", views into the
- * caller's buffer. Everything from the network is hostile: every length is checked before
+ * picohttpparser: bytes consumed, HTTP_NEED_MORE for "need more", -1 for "bad", views
+ * into the caller's buffer. Everything from the network is hostile: every length is checked before
  * it is used, and framing that two readers could understand differently is an error.
  *
  * conn->buf during a request: first the request head (wiped once sent: it carries
@@ -545,7 +545,7 @@ static int parse_head(const char *buf, size_t len, struct http_response *resp,
 				        HTTP_MAX_HEADER);
 				return HEAD_TOO_BIG;
 			}
-			return -2;
+			return HTTP_NEED_MORE;
 		}
 		/* RFC 9112 2.2: lines end in CRLF; a lone LF may be taken as the end of a line,
 		 * but a bare CR anywhere else MUST be refused (or replaced): we refuse. */
@@ -766,7 +766,7 @@ long http_chunked_decode(struct http_chunked *dec, char *buf, size_t *len,
 	}
 	if (dec->state != CHUNK_DONE) {
 		*len = dst;
-		return -2;
+		return HTTP_NEED_MORE;
 	}
 	/* What follows the message moves down to sit right after the decoded data. */
 	if (dst != src)
@@ -1171,7 +1171,7 @@ static int read_head(struct http_conn *conn, const struct target *t, const char 
 		if (parse) {
 			int head = parse_head(buf, used, resp, conn->err, sizeof(conn->err));
 
-			if (head < 0 && head != -2) {
+			if (head < 0 && head != HTTP_NEED_MORE) {
 				prefix_err(conn, label);
 				return head == HEAD_TOO_BIG ? HTTP_ETOOBIG : HTTP_EPROTO;
 			}
@@ -1436,20 +1436,18 @@ static int read_chunked_body(struct http_conn *conn, const struct target *t, cha
 	return 0;
 }
 
-static int read_response(struct http_conn *conn, const struct target *t,
-                         const struct http_request *req, struct http_response *resp,
-                         int *got_bytes)
+/* Reads the body of the response whose head (head bytes, used bytes in the buffer) was
+ * just read, and ends the exchange: the connection is kept or closed. */
+static int read_body(struct http_conn *conn, const struct target *t,
+                     const struct http_request *req, struct http_response *resp,
+                     size_t head, size_t used)
 {
 	/* One byte stays free for the NUL after the body. */
-	size_t cap = conn->buf_size - 1, used = 0, head, avail, room, limit, body_len = 0;
+	size_t cap = conn->buf_size - 1, avail, room, limit, body_len = 0;
 	size_t max_body = req->max_body ? req->max_body : HTTP_DEFAULT_MAX_BODY;
 	int reusable, rc;
 	char *body;
 
-	rc = read_head(conn, t, t->http_label, cap, resp, &used, got_bytes);
-	if (rc < 0)
-		return rc;
-	head = (size_t)rc;
 	body = conn->buf + head;
 	avail = used - head;
 	room = cap - head;
@@ -1519,6 +1517,18 @@ static int read_response(struct http_conn *conn, const struct target *t,
 	return 0;
 }
 
+static int read_response(struct http_conn *conn, const struct target *t,
+                         const struct http_request *req, struct http_response *resp,
+                         int *got_bytes)
+{
+	size_t used = 0;
+	int head = read_head(conn, t, t->http_label, conn->buf_size - 1, resp, &used, got_bytes);
+
+	if (head < 0)
+		return head;
+	return read_body(conn, t, req, resp, (size_t)head, used);
+}
+
 static int check_request(struct http_conn *conn, const struct http_request *req)
 {
 	size_t i, j;
@@ -1556,8 +1566,44 @@ static int check_request(struct http_conn *conn, const struct http_request *req)
 	return 0;
 }
 
-int http_request(struct http_conn *conn, const struct http_request *req,
-                 struct http_response *resp)
+/* The head of a 2xx answer to a stream request: its body is left to http_stream_read. */
+static void start_stream(struct http_conn *conn, struct http_stream *s,
+                         const struct http_response *resp, size_t head, size_t used)
+{
+	memset(s, 0, sizeof(*s));
+	s->open = 1;
+	s->chunked = resp->chunked;
+	s->to_close = !resp->chunked && resp->content_length < 0;
+	s->left = resp->content_length > 0 ? (uint64_t)resp->content_length : 0;
+	s->close_after = resp->connection_close || s->to_close;
+	s->raw_start = head;
+	s->raw_len = used - head;
+	if (!s->chunked && !s->to_close && s->left == 0)
+		s->ended = 1;
+	conn->requests_on_conn++;
+}
+
+/* Reads the answer to a stream request: a 2xx head starts the stream, any other answer
+ * is read whole (the caller wants its Status) and the stream stays closed. */
+static int read_stream_response(struct http_conn *conn, const struct target *t,
+                                const struct http_request *req, struct http_response *resp,
+                                struct http_stream *s, int *got_bytes)
+{
+	size_t used = 0;
+	int head = read_head(conn, t, t->http_label, conn->buf_size - 1, resp, &used, got_bytes);
+
+	memset(s, 0, sizeof(*s));
+	if (head < 0)
+		return head;
+	if (resp->status < 200 || resp->status > 299 || strcmp(req->method, "HEAD") == 0 ||
+	    resp->status == 204)
+		return read_body(conn, t, req, resp, (size_t)head, used);
+	start_stream(conn, s, resp, (size_t)head, used);
+	return 0;
+}
+
+static int exchange(struct http_conn *conn, const struct http_request *req,
+                    struct http_response *resp, struct http_stream *stream)
 {
 	struct http_url url;
 	struct target t;
@@ -1606,7 +1652,8 @@ int http_request(struct http_conn *conn, const struct http_request *req,
 			return rc;
 		rc = send_request(conn, &t, req);
 		if (rc == 0)
-			rc = read_response(conn, &t, req, resp, &got_bytes);
+			rc = stream ? read_stream_response(conn, &t, req, resp, stream, &got_bytes)
+			            : read_response(conn, &t, req, resp, &got_bytes);
 		if (rc == 0)
 			return 0;
 		http_conn_close(conn);
@@ -1620,5 +1667,175 @@ int http_request(struct http_conn *conn, const struct http_request *req,
 		memset(resp, 0, sizeof(*resp));
 		resp->content_length = -1;
 		return rc;
+	}
+}
+
+int http_request(struct http_conn *conn, const struct http_request *req,
+                 struct http_response *resp)
+{
+	return exchange(conn, req, resp, NULL);
+}
+
+/* ---- streamed responses ------------------------------------------------------------------ */
+
+int http_stream_open(struct http_conn *conn, const struct http_request *req,
+                     struct http_response *resp, struct http_stream *stream)
+{
+	int rc;
+
+	memset(stream, 0, sizeof(*stream));
+	rc = exchange(conn, req, resp, stream);
+	if (rc < 0)
+		memset(stream, 0, sizeof(*stream));
+	return rc;
+}
+
+int http_stream_pending(const struct http_conn *conn, const struct http_stream *stream)
+{
+	if (!stream->open || stream->ended)
+		return 0;
+	return stream->raw_len > 0 || (conn->https && conn->fd >= 0 && tls_pending(&conn->tls));
+}
+
+/* The body ended: keep the connection only when nothing follows and nothing says close. */
+static void end_stream(struct http_conn *conn, struct http_stream *s, int extra_bytes)
+{
+	s->ended = 1;
+	s->raw_len = 0;
+	if (extra_bytes || s->close_after)
+		http_conn_close(conn);
+}
+
+static long stream_fail(struct http_conn *conn, struct http_stream *s, long code)
+{
+	s->open = 0;
+	http_conn_close(conn);
+	return code;
+}
+
+/* One read from the transport into conn->buf, when the decoder has used every byte. */
+static long stream_fill(struct http_conn *conn, struct http_stream *s, int64_t deadline_ms)
+{
+	struct target t;
+	long n;
+
+	memset(&t, 0, sizeof(t));
+	t.deadline_ms = deadline_ms;
+	format_authority(t.authority, sizeof(t.authority), conn->host, conn->port);
+	snprintf(t.http_label, sizeof(t.http_label), "http %s", t.authority);
+	n = conn_read(conn, &t, t.http_label, conn->buf, conn->buf_size);
+	if (n < 0)
+		return stream_fail(conn, s, n);
+	if (n == 0 && !s->to_close)
+		return stream_fail(conn, s, fail(conn, HTTP_EIO, "%s: connection closed in the "
+		                                 "streamed body", t.http_label));
+	s->raw_start = 0;
+	s->raw_len = (size_t)n;
+	return n;
+}
+
+long http_stream_read(struct http_conn *conn, struct http_stream *s, void *out, size_t len,
+                      int64_t deadline_ms)
+{
+	size_t take, n;
+	char *p;
+	long rc;
+
+	if (s->ended)
+		return 0;
+	conn->err[0] = '\0';
+	if (!s->open || conn->fd < 0 || out == NULL || len == 0)
+		return fail(conn, HTTP_EARG, "no open stream or no room to read into");
+	if (s->raw_len == 0) {
+		if ((rc = stream_fill(conn, s, deadline_ms)) < 0)
+			return rc;
+		if (rc == 0) {   /* a body that runs to the end of the connection ended */
+			end_stream(conn, s, 0);
+			return 0;
+		}
+	}
+	take = s->raw_len < len ? s->raw_len : len;
+	if (!s->chunked && !s->to_close && (uint64_t)take > s->left)
+		take = (size_t)s->left;
+	p = conn->buf + s->raw_start;
+	n = take;
+	if (s->chunked) {
+		long left = http_chunked_decode(&s->dec, p, &n, conn->err, sizeof(conn->err));
+
+		if (left == -1) {
+			char label[HTTP_MAX_HOST + 16];
+
+			snprintf(label, sizeof(label), "http %s:%s", conn->host, conn->port);
+			prefix_err(conn, label);
+			return stream_fail(conn, s, HTTP_EPROTO);
+		}
+		memcpy(out, p, n);
+		explicit_bzero(p, take);
+		if (left >= 0) {
+			end_stream(conn, s, left > 0 || s->raw_len > take);
+			return (long)n;
+		}
+	} else {
+		memcpy(out, p, n);
+		explicit_bzero(p, take);
+		if (!s->to_close && (s->left -= take) == 0) {
+			end_stream(conn, s, s->raw_len > take);
+			return (long)n;
+		}
+	}
+	s->raw_start += take;
+	s->raw_len -= take;
+	return (long)n;
+}
+
+int http_stream_line(struct http_conn *conn, struct http_stream *s, struct http_line_reader *lr,
+                     char **line, size_t *line_len, int64_t deadline_ms)
+{
+	int did_read = 0;
+
+	if (lr->buf == NULL || lr->cap < 2)
+		return fail(conn, HTTP_EARG, "no line buffer");
+	for (;;) {
+		char *start = lr->buf + lr->start;
+		char *nl = memchr(start, '\n', lr->len - lr->start);
+		long n;
+
+		if (nl != NULL) {
+			size_t l = (size_t)(nl - start);
+
+			if (l > 0 && start[l - 1] == '\r')
+				l--;
+			start[l] = '\0';
+			*line = start;
+			*line_len = l;
+			lr->start = (size_t)(nl - lr->buf) + 1;
+			return 1;
+		}
+		if (lr->start > 0) {
+			memmove(lr->buf, start, lr->len - lr->start);
+			lr->len -= lr->start;
+			lr->start = 0;
+		}
+		if (s->ended && lr->len > 0 && lr->len < lr->cap) {
+			/* the last line of a body that does not end with LF */
+			lr->buf[lr->len] = '\0';
+			*line = lr->buf;
+			*line_len = lr->len;
+			lr->start = lr->len;
+			return 1;
+		}
+		if ((s->ended && lr->len == 0) || did_read)
+			return 0;
+		if (lr->len >= lr->cap) {
+			fail(conn, HTTP_ETOOBIG, "http %s:%s: streamed line longer than %zu bytes",
+			     conn->host, conn->port, lr->cap - 1);
+			return (int)stream_fail(conn, s, HTTP_ETOOBIG);
+		}
+		/* a whole line with its LF may fill the buffer: the LF becomes the NUL */
+		n = http_stream_read(conn, s, lr->buf + lr->len, lr->cap - lr->len, deadline_ms);
+		if (n < 0)
+			return (int)n;
+		lr->len += (size_t)n;
+		did_read = 1;
 	}
 }

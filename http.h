@@ -41,6 +41,11 @@ enum {
 	HTTP_EARG = -10,      /* caller error (buffer too small, bad header, ...) */
 };
 
+/* The pure parsers' "need more" (http_parse_head, http_chunked_decode): the input is not
+ * complete yet, no failure. Kept apart from every HTTP_E* code (-2 was HTTP_ETIMEOUT's
+ * value too), so a parser result can never pass for a request's error or the other way. */
+#define HTTP_NEED_MORE (-100)
+
 struct http_header {
 	const char *name;
 	size_t name_len;
@@ -92,7 +97,8 @@ struct http_response {
 
 /*
  * Parses a status line and header block from buf[0..len). Returns the number of bytes
- * consumed (> 0) when the block is complete, -2 when more input is needed, or -1 when the
+ * consumed (> 0) when the block is complete, HTTP_NEED_MORE when more input is needed, or -1
+ * when the
  * input is invalid, with err saying why: malformed status line, bare CR, bare LF where a
  * CRLF is due is accepted only as RFC 9112 2.2 allows, obsolete line folding, a header
  * with no colon or whitespace before the colon, more than HTTP_MAX_HEADERS headers, a
@@ -115,7 +121,7 @@ struct http_chunked {
 
 /*
  * Decodes buf[0..*len) in place: on return buf[0..*len) holds the decoded data of this
- * input. Returns -2 when the message is not finished (feed more; every input byte was
+ * input. Returns HTTP_NEED_MORE when the message is not finished (feed more; every input byte was
  * consumed), -1 on bad input (err filled: "bad chunk size", "chunk size too large",
  * "missing CRLF after chunk data", "chunk extension too long", "chunked trailer section
  * exceeds 16384 bytes", ...), or >= 0 when the last chunk and trailer ended: the number of
@@ -204,6 +210,60 @@ struct http_request {
  */
 int http_request(struct http_conn *conn, const struct http_request *req,
                  struct http_response *resp);
+
+/* ---- streamed responses (a watch: a chunked body that never ends) --------------------- */
+
+/* Zeroed by http_stream_open; the caller only reads `ended`. */
+struct http_stream {
+	int open;                         /* a 2xx head was read; the body is being streamed */
+	int ended;                        /* the body is complete (or ended with the connection) */
+	int chunked, to_close, close_after;
+	uint64_t left;                    /* Content-Length bytes not yet read */
+	struct http_chunked dec;
+	size_t raw_start, raw_len;        /* read, not yet decoded bytes in conn->buf */
+};
+
+/*
+ * Sends req as http_request does and reads the head of the answer. A 2xx answer opens
+ * the stream: its body is left for http_stream_read / http_stream_line, and until the
+ * stream has ended conn MUST NOT carry another request (http_conn_close abandons it). Any
+ * other answer is read whole into resp->body, as http_request reads it, and the stream
+ * stays closed. Returns 0, or a negative HTTP_E* code with conn->err set.
+ */
+int http_stream_open(struct http_conn *conn, const struct http_request *req,
+                     struct http_response *resp, struct http_stream *stream);
+
+/*
+ * Copies body bytes into out[0..len), making at most one read from the transport, which
+ * waits until deadline_ms. Returns the bytes copied, which may be 0 when the read brought
+ * only chunk framing (poll and call again); at the end of the body stream->ended is set
+ * and the connection is kept when the framing allows. Returns a negative HTTP_E* code,
+ * the connection closed, on errors and when the deadline passes (a timeout is fatal to a
+ * TLS stream: poll conn->fd first, and use the deadline as the bound on a stalled peer).
+ */
+long http_stream_read(struct http_conn *conn, struct http_stream *stream, void *out, size_t len,
+                      int64_t deadline_ms);
+
+/* 1 when bytes wait in http's or tls's buffers: the next read needs no poll of conn->fd. */
+int http_stream_pending(const struct http_conn *conn, const struct http_stream *stream);
+
+/* Splits a stream into lines in the caller's buffer; zero it and set buf and cap (the
+ * longest line accepted + 1). */
+struct http_line_reader {
+	char *buf;
+	size_t cap;
+	size_t len, start;                /* bytes held; where the next line starts */
+};
+
+/*
+ * The next line of the stream: returns 1 with *line (NUL-terminated, its LF and a CR
+ * before it removed, valid until the next call) and *line_len; 0 when no whole line is
+ * held and one http_stream_read brought none (poll, or stop when stream->ended); or a
+ * negative HTTP_E* code with the connection closed: HTTP_ETOOBIG for a line longer than
+ * cap - 1 bytes. A last line the body ends without LF is returned as a line.
+ */
+int http_stream_line(struct http_conn *conn, struct http_stream *stream, struct http_line_reader *lr,
+                     char **line, size_t *line_len, int64_t deadline_ms);
 
 /* Case-insensitive header lookup in a parsed response; NULL when absent. */
 const struct http_header *http_find_header(const struct http_response *resp, const char *name);

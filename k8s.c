@@ -3,7 +3,7 @@
  *
  * Kubernetes references: accessing the API from a pod (kubernetes/website content/en/docs/
  * tasks/run-application/access-api-from-pod.md), bound ServiceAccount tokens (their file
- * is rotated by kubelet: docs/design.md "Kubernetes"), Status (kubernetes/apimachinery
+ * is rotated by kubelet: docs/design.md "The Kubernetes API from a pod"), Status (kubernetes/apimachinery
  * pkg/apis/meta/v1/types.go), client-go rest/request.go for the retry of 429 and 5xx.
  */
 #include "k8s.h"
@@ -85,6 +85,7 @@ struct k8s_conn {
 	uint64_t rng;
 	char url[HTTP_MAX_URL + 1];
 	unsigned requests, retries;
+	struct http_stream *stream;     /* k8s_call_stream: a 2xx body is left to the caller */
 };
 
 /* Where one call stands after an attempt. */
@@ -434,6 +435,8 @@ static int call_send(struct k8s_conn *w, const struct k8s_request *q)
 	req.deadline_ms = now + c->timeout_ms < c->deadline_ms ? now + c->timeout_ms : c->deadline_ms;
 	req.max_body = w->buf_size - HTTP_MAX_HEADER;
 	w->requests++;
+	if (w->stream)
+		return http_stream_open(&w->conn, &req, &w->resp, w->stream);
 	return http_request(&w->conn, &req, &w->resp);
 }
 
@@ -465,7 +468,7 @@ static enum step after_transport_error(struct k8s_conn *w, int rc, int attempt, 
 }
 
 /* A 401: bound tokens rotate, so the file is re-read and the call tried once more
- * (docs/design.md "Kubernetes"); a second 401 fails. */
+ * (docs/design.md "The Kubernetes API from a pod"); a second 401 fails. */
 static enum step after_unauthorized(struct k8s_conn *w, int *reauthorised, struct k8s_reply *r)
 {
 	struct k8s_client *c = w->client;
@@ -587,6 +590,32 @@ int k8s_call(struct k8s_conn *w, const struct k8s_request *q, struct k8s_reply *
 	}
 }
 
+int k8s_call_stream(struct k8s_conn *w, const struct k8s_request *q, struct http_stream *stream,
+                    struct k8s_reply *r)
+{
+	int rc;
+
+	w->stream = stream;
+	rc = k8s_call(w, q, r);
+	w->stream = NULL;
+	return rc;
+}
+
+struct http_conn *k8s_conn_http(struct k8s_conn *w)
+{
+	return &w->conn;
+}
+
+void k8s_client_renew(struct k8s_client *c, int64_t deadline_ms)
+{
+	pthread_mutex_lock(&c->lock);
+	c->deadline_ms = deadline_ms;
+	c->aborted = 0;
+	c->abort_failure = K8S_FAIL_NONE;
+	c->abort_reason[0] = '\0';
+	pthread_mutex_unlock(&c->lock);
+}
+
 /* ---- setting up ------------------------------------------------------------------------ */
 
 /* The API server URL from the pod's environment (access-api-from-pod.md), IPv6 bracketed. */
@@ -658,7 +687,9 @@ static int check_serviceaccount_files(const struct config *cfg, int https, char 
 	}
 	if (files_check("", token, TOKEN_MAX, err, errlen) != 0)
 		return -1;
-	return https ? files_check("", ca, FILES_PEM_MAX, err, errlen) : 0;
+	if (https && files_check("", ca, FILES_PEM_MAX, err, errlen) != 0)
+		return -1;
+	return 0;
 }
 
 int k8s_client_check(const struct config *cfg, char *err, size_t errlen)

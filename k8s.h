@@ -116,6 +116,21 @@ void k8s_conn_free(struct k8s_conn *conn);
  */
 int k8s_call(struct k8s_conn *conn, const struct k8s_request *req, struct k8s_reply *r);
 
+/*
+ * k8s_call for a watch: a 2xx answer opens *stream, its body left to http_stream_line on
+ * k8s_conn_http(conn) (r->body is then empty); any other answer is as k8s_call gives it.
+ * Until the stream has ended, the connection carries no other call.
+ */
+int k8s_call_stream(struct k8s_conn *conn, const struct k8s_request *req, struct http_stream *stream,
+                    struct k8s_reply *r);
+
+/* The connection's HTTP side, for a stream's reads and its descriptor to poll. */
+struct http_conn *k8s_conn_http(struct k8s_conn *conn);
+
+/* A client that outlives one run (--watch): a new deadline for the calls to come, and the
+ * abort state of the calls before cleared. */
+void k8s_client_renew(struct k8s_client *client, int64_t deadline_ms);
+
 /* "409 Conflict: message" of an answer, for log lines. */
 void k8s_reply_text(const struct k8s_reply *r, char *out, size_t size);
 

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "secret.h"
+
 static pthread_mutex_t parse_lock = PTHREAD_MUTEX_INITIALIZER;
 
 cJSON *k8s_json_parse(const char *text, size_t len)
@@ -100,6 +102,56 @@ int k8s_parse_status(const char *body, size_t len, struct k8s_status *st)
 	return 0;
 }
 
+/* ---- lists ------------------------------------------------------------------------------ */
+
+/* The items of a list object: an array, or NULL for none ("items": null is what an empty
+ * metadata-only list answers). Returns -1 with err when root is no list. */
+static int list_items(const cJSON *root, const char *what, const cJSON **items, char *err, size_t errlen)
+{
+	const cJSON *found = cJSON_IsObject(root) ? cJSON_GetObjectItemCaseSensitive(root, "items") : NULL;
+
+	*items = NULL;
+	if (!cJSON_IsObject(root)) {
+		snprintf(err, errlen, "%s list is not a JSON object", what);
+		return -1;
+	}
+	if (!cJSON_IsArray(found) && !cJSON_IsNull(found)) {
+		snprintf(err, errlen, "%s list has no items array", what);
+		return -1;
+	}
+	*items = cJSON_IsArray(found) ? found : NULL;
+	return 0;
+}
+
+/* metadata.continue of a list page into cont ("" when absent): printable ASCII that fits,
+ * since it goes back into a URL (api-concepts.md "Retrieving large results sets"). */
+static int read_continue(const cJSON *root, const char *what, char *cont, size_t cont_size, char *err,
+                         size_t errlen)
+{
+	const cJSON *metadata = cJSON_GetObjectItemCaseSensitive(root, "metadata");
+	const char *token = cJSON_IsObject(metadata) ? object_string(metadata, "continue") : NULL;
+	size_t n;
+
+	if (cont_size)
+		cont[0] = '\0';
+	if (!token)
+		return 0;
+	n = strlen(token);
+	if (n >= cont_size) {
+		snprintf(err, errlen, "%s list continue token is longer than %zu bytes", what,
+		         cont_size ? cont_size - 1 : 0);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (token[i] <= 0x20 || token[i] >= 0x7f) {
+			snprintf(err, errlen, "%s list continue token is not printable", what);
+			return -1;
+		}
+	}
+	memcpy(cont, token, n + 1);
+	return 0;
+}
+
 /* ---- namespaces ---------------------------------------------------------------------- */
 
 int k8s_namespace_list_add(struct k8s_namespace_list *list, const char *name, int terminating)
@@ -137,24 +189,13 @@ int k8s_parse_namespace_page(const char *body, size_t len, struct k8s_namespace_
 {
 	cJSON *root;
 	const cJSON *items, *item, *metadata;
-	const char *token;
 	int rc = -1;
 
 	if (cont_size)
 		cont[0] = '\0';
 	root = k8s_json_parse(body, len);
-	if (!cJSON_IsObject(root)) {
-		snprintf(err, errlen, "namespace list is not a JSON object");
+	if (list_items(root, "namespace", &items, err, errlen) < 0)
 		goto out;
-	}
-	items = cJSON_GetObjectItemCaseSensitive(root, "items");
-	/* an empty list may come as "items": null */
-	if (!cJSON_IsArray(items) && !cJSON_IsNull(items)) {
-		snprintf(err, errlen, "namespace list has no items array");
-		goto out;
-	}
-	if (!cJSON_IsArray(items))
-		items = NULL;
 	cJSON_ArrayForEach(item, items) {
 		const cJSON *status = cJSON_GetObjectItemCaseSensitive(item, "status");
 		const char *name, *phase = cJSON_IsObject(status) ? object_string(status, "phase") : NULL;
@@ -175,24 +216,182 @@ int k8s_parse_namespace_page(const char *body, size_t len, struct k8s_namespace_
 			goto out;
 		}
 	}
-	metadata = cJSON_GetObjectItemCaseSensitive(root, "metadata");
-	token = cJSON_IsObject(metadata) ? object_string(metadata, "continue") : NULL;
-	if (token) {
-		size_t n = strlen(token);
+	if (read_continue(root, "namespace", cont, cont_size, err, errlen) < 0)
+		goto out;
+	rc = 0;
+out:
+	cJSON_Delete(root);
+	return rc;
+}
 
-		if (n >= cont_size) {
-			snprintf(err, errlen, "namespace list continue token is longer than %zu bytes",
-			         cont_size ? cont_size - 1 : 0);
+/* ---- the Secrets by name ------------------------------------------------------------- */
+
+void k8s_secret_meta_list_free(struct k8s_secret_meta_list *list)
+{
+	for (size_t i = 0; i < list->count; i++)
+		free(list->items[i].registries);
+	free(list->items);
+	memset(list, 0, sizeof *list);
+}
+
+const struct k8s_secret_meta *k8s_secret_meta_find(const struct k8s_secret_meta_list *list,
+                                                   const char *namespace)
+{
+	for (size_t i = 0; i < list->count; i++)
+		if (strcmp(list->items[i].namespace, namespace) == 0)
+			return &list->items[i];
+	return NULL;
+}
+
+/* fieldsV1 is a tree of "f:NAME" keys (structured-merge-diff's FieldsV1 format): 1 when
+ * path (NULL-terminated) leads to a member of it. */
+static int fields_have(const cJSON *fields, const char *const *path)
+{
+	for (; *path; path++) {
+		fields = cJSON_IsObject(fields) ? cJSON_GetObjectItemCaseSensitive(fields, *path) : NULL;
+		if (!fields)
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * 1 when managedFields holds an Apply entry of field_manager owning the payload and the
+ * recorded expiry. Someone who changes either with another manager takes the field over
+ * (server-side-apply.md "Conflicts"), so a Secret edited by hand is not ours any more.
+ */
+static int owns_payload(const cJSON *metadata, const char *field_manager)
+{
+	static const char *const payload[] = { "f:data", "f:.dockerconfigjson", NULL };
+	static const char *const expiry[] = { "f:metadata", "f:annotations",
+	                                      "f:" SECRET_ANNOTATION_EXPIRES_AT, NULL };
+	const cJSON *entries = cJSON_GetObjectItemCaseSensitive(metadata, "managedFields"), *entry;
+
+	if (!cJSON_IsArray(entries))
+		return 0;
+	cJSON_ArrayForEach(entry, entries) {
+		const char *manager = object_string(entry, "manager");
+		const char *operation = object_string(entry, "operation");
+		const cJSON *fields = cJSON_GetObjectItemCaseSensitive(entry, "fieldsV1");
+
+		if (manager && operation && strcmp(manager, field_manager) == 0 && strcmp(operation, "Apply") == 0 &&
+		    fields_have(fields, payload) && fields_have(fields, expiry))
+			return 1;
+	}
+	return 0;
+}
+
+static int is_hex_digest(const char *s)
+{
+	size_t n = 0;
+
+	for (; s && ((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f')); n++)
+		;
+	return s && n == 64 && s[n] == '\0';
+}
+
+int k8s_secret_meta_read(const cJSON *metadata, const char *field_manager, struct k8s_secret_meta *rec)
+{
+	const cJSON *labels = cJSON_GetObjectItemCaseSensitive(metadata, "labels");
+	const cJSON *annotations = cJSON_GetObjectItemCaseSensitive(metadata, "annotations");
+	const char *ns = object_string(metadata, "namespace");
+	const char *version = object_string(metadata, "resourceVersion");
+	const char *managed_by = cJSON_IsObject(labels) ? object_string(labels, SECRET_LABEL_MANAGED_BY) : NULL;
+	const char *registries = NULL, *digest = NULL, *expires = NULL;
+
+	memset(rec, 0, sizeof *rec);
+	if (!ns || !config_valid_dns_label(ns))
+		return -1;
+	memcpy(rec->namespace, ns, strlen(ns) + 1);
+	if (version && strlen(version) < sizeof rec->resource_version)
+		copy_printable(rec->resource_version, sizeof rec->resource_version, version);
+	if (cJSON_IsObject(annotations)) {
+		registries = object_string(annotations, SECRET_ANNOTATION_REGISTRIES);
+		digest = object_string(annotations, SECRET_ANNOTATION_CONFIG_DIGEST);
+		expires = object_string(annotations, SECRET_ANNOTATION_EXPIRES_AT);
+	}
+	rec->labelled = managed_by && strcmp(managed_by, SECRET_MANAGED_BY) == 0;
+	rec->owns_payload = owns_payload(metadata, field_manager);
+	rec->ours = rec->labelled && rec->owns_payload;
+	if (is_hex_digest(digest))
+		memcpy(rec->digest, digest, 65);
+	if (expires && strlen(expires) < sizeof rec->expires_at)
+		copy_printable(rec->expires_at, sizeof rec->expires_at, expires);
+	if (registries && !(rec->registries = strdup(registries)))
+		return -2;
+	return 0;
+}
+
+int k8s_parse_secret_meta(const char *body, size_t len, const char *field_manager,
+                          struct k8s_secret_meta *rec)
+{
+	cJSON *root = k8s_json_parse(body, len);
+	const cJSON *metadata = cJSON_GetObjectItemCaseSensitive(root, "metadata");
+	int rc = cJSON_IsObject(metadata) ? k8s_secret_meta_read(metadata, field_manager, rec) : -1;
+
+	if (rc < 0) {
+		k8s_secret_meta_clear(rec);
+		memset(rec, 0, sizeof *rec);
+	}
+	cJSON_Delete(root);
+	return rc < 0 ? -1 : 0;
+}
+
+void k8s_secret_meta_clear(struct k8s_secret_meta *rec)
+{
+	free(rec->registries);
+	rec->registries = NULL;
+}
+
+static int secret_meta_add(struct k8s_secret_meta_list *list)
+{
+	if (list->count == list->cap) {
+		size_t cap = list->cap ? list->cap * 2 : 64;
+		struct k8s_secret_meta *items = realloc(list->items, cap * sizeof *items);
+
+		if (!items)
+			return -1;
+		list->items = items;
+		list->cap = cap;
+	}
+	return 0;
+}
+
+int k8s_parse_secret_meta_page(const char *body, size_t len, const char *secret_name,
+                               const char *field_manager, struct k8s_secret_meta_list *list,
+                               char *cont, size_t cont_size, char *err, size_t errlen)
+{
+	cJSON *root;
+	const cJSON *items, *item;
+	int rc = -1;
+
+	if (cont_size)
+		cont[0] = '\0';
+	root = k8s_json_parse(body, len);
+	if (list_items(root, "secret", &items, err, errlen) < 0)
+		goto out;
+	cJSON_ArrayForEach(item, items) {
+		const cJSON *metadata = cJSON_GetObjectItemCaseSensitive(item, "metadata");
+		const char *name = cJSON_IsObject(metadata) ? object_string(metadata, "name") : NULL;
+		int read;
+
+		if (!name || strcmp(name, secret_name) != 0)
+			continue;
+		if (secret_meta_add(list) < 0) {
+			snprintf(err, errlen, "out of memory");
 			goto out;
 		}
-		for (size_t i = 0; i < n; i++) {
-			if (token[i] <= 0x20 || token[i] >= 0x7f) {
-				snprintf(err, errlen, "namespace list continue token is not printable");
-				goto out;
-			}
+		read = k8s_secret_meta_read(metadata, field_manager, &list->items[list->count]);
+		if (read < 0) {
+			free(list->items[list->count].registries);
+			snprintf(err, errlen, read == -1 ? "secret list has an item without a valid namespace"
+			                                 : "out of memory");
+			goto out;
 		}
-		memcpy(cont, token, n + 1);
+		list->count++;
 	}
+	if (read_continue(root, "secret", cont, cont_size, err, errlen) < 0)
+		goto out;
 	rc = 0;
 out:
 	cJSON_Delete(root);

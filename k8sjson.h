@@ -77,6 +77,62 @@ void k8s_namespace_list_free(struct k8s_namespace_list *list);
 int k8s_parse_namespace_page(const char *body, size_t len, struct k8s_namespace_list *list,
                              char *cont, size_t cont_size, char *err, size_t errlen);
 
+/* ---- the Secrets by name (PartialObjectMetadataList) ------------------------------------ */
+
+/*
+ * What one namespace's Secret says about itself, read from the metadata-only list
+ * GET /api/v1/secrets?fieldSelector=metadata.name=NAME (Accept: as=PartialObjectMetadataList;
+ * g=meta.k8s.io;v=v1): enough to decide whether it needs a write without its data.
+ */
+struct k8s_secret_meta {
+	char namespace[64];
+	char resource_version[64];      /* "" when absent or not printable */
+	int labelled;                   /* app.kubernetes.io/managed-by: ecr-refresh */
+	int owns_payload;               /* the field manager owns, by Apply, data[.dockerconfigjson]
+	                                 * and the expires-at annotation (managedFields) */
+	int ours;                       /* labelled && owns_payload */
+	char *registries;               /* the registries annotation (heap), NULL when absent */
+	char digest[65];                /* the config-digest annotation, "" unless 64 hex digits */
+	char expires_at[32];            /* the expires-at annotation, "" when absent or too long */
+};
+
+struct k8s_secret_meta_list {
+	struct k8s_secret_meta *items;
+	size_t count, cap;
+};
+
+/* Frees the items and zeroes the list. */
+void k8s_secret_meta_list_free(struct k8s_secret_meta_list *list);
+
+/* The item for namespace, or NULL (linear: called once per target, lists are small next
+ * to the requests they save; k8s_secret_meta_list_sort + bsearch when that changes). */
+const struct k8s_secret_meta *k8s_secret_meta_find(const struct k8s_secret_meta_list *list,
+                                                   const char *namespace);
+
+/*
+ * Reads one page of that list, appending one record per item named secret_name (other
+ * names are skipped: the field selector already left them out) and copying
+ * metadata.continue into cont ("" on the last page). An empty list may come as
+ * "items": null. field_manager is ours, for the ownership check. Returns 0, or -1 with err
+ * when the page is not a list, an item has no valid namespace, or the continue token is
+ * too long or not printable; on -1 the items of this page already appended stay in list.
+ */
+int k8s_parse_secret_meta_page(const char *body, size_t len, const char *secret_name,
+                               const char *field_manager, struct k8s_secret_meta_list *list,
+                               char *cont, size_t cont_size, char *err, size_t errlen);
+
+/* The same record from one Secret or PartialObjectMetadata (a per-namespace GET, where
+ * the list is forbidden). Returns 0, or -1 when body is no object with a valid
+ * metadata.namespace (rec->registries is heap: k8s_secret_meta_clear frees it). */
+int k8s_parse_secret_meta(const char *body, size_t len, const char *field_manager,
+                          struct k8s_secret_meta *rec);
+void k8s_secret_meta_clear(struct k8s_secret_meta *rec);
+
+/* The same record from an object's metadata already parsed (a watch event's). Returns 0,
+ * -1 when it has no valid namespace, -2 out of memory; rec needs k8s_secret_meta_clear
+ * after 0 and -2. */
+int k8s_secret_meta_read(const cJSON *metadata, const char *field_manager, struct k8s_secret_meta *rec);
+
 /* ---- ServiceAccount imagePullSecrets --------------------------------------------------- */
 
 /*

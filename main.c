@@ -1,14 +1,21 @@
 /*
- * ecr-refresh: one run (SPEC.md). Configuration is read and checked in full before
- * anything is contacted; then AWS credentials, one ECR token per region, the
- * .dockerconfigjson, and either the Kubernetes phase (apply_run) or, with --output, the
- * Secret manifests on stdout. Exit codes are SPEC.md "Logs and exit codes"; only this
+ * ecr-refresh: one run (docs/reference.md). Configuration is read and checked in full before
+ * anything is contacted; then the target namespaces and what their Secrets are
+ * (apply_open), and only when some need a write (always, without --refresh-before) AWS
+ * credentials, one ECR token per region, the .dockerconfigjson and the writes
+ * (apply_write). With --output, the tokens and the Secret manifests on stdout. Exit codes
+ * are docs/reference.md "Exit codes"; only this
  * file exits.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <cJSON.h>
 
@@ -18,12 +25,14 @@
 #include "config.h"
 #include "ecr.h"
 #include "exitcode.h"
+#include "fresh.h"
 #include "http.h"
 #include "k8sjson.h"
 #include "log.h"
 #include "net.h"
 #include "secret.h"
 #include "targets.h"
+#include "watch.h"
 
 
 struct run {
@@ -40,8 +49,14 @@ struct run {
 	char *dockerconfigjson;
 	char *hosts;                          /* comma-separated, for the annotation */
 	char expires_at[32];
+	double expiry_s;                      /* the same, seconds since the epoch */
+	const char **host_list;               /* the configured hosts, views into registries */
+	char config_digest[SECRET_DIGEST_SIZE];
 	char err[512];
 };
+
+/* What the last token failure said, for the run's Event (main's own, like its exit). */
+static char token_failure[512];
 
 static int config_error(const char *message)
 {
@@ -51,6 +66,7 @@ static int config_error(const char *message)
 
 static int aws_error(const char *message)
 {
+	snprintf(token_failure, sizeof token_failure, "no ECR token: %s", message);
 	log_event(LOG_ERROR, "no ECR token", "error", message, NULL);
 	return EXIT_CREDENTIALS;
 }
@@ -132,7 +148,8 @@ static int output_targets(struct run *r)
 
 /* ---- AWS ------------------------------------------------------------------------- */
 
-/* No --registries: the caller's default registry in the default region (SPEC.md), named
+/* No --registries: the caller's default registry in the default region (docs/reference.md
+ * "Command line"), named
  * by the proxyEndpoint of the token fetched there. */
 static int default_registry(struct run *r)
 {
@@ -187,6 +204,7 @@ static int fetch_tokens(struct run *r)
 
 	/* RFC 3339 in UTC, whole seconds: the earliest a pull may start failing. */
 	expiry = ecr_earliest_expiry(r->tokens, r->token_count);
+	r->expiry_s = expiry;
 	if (!(expiry > -1e12 && expiry < 1e12)
 	    || civil_format_rfc3339((long long)expiry, r->expires_at, sizeof r->expires_at) != 0)
 		return aws_error("token expiry out of range");
@@ -221,6 +239,7 @@ static int print_manifests(struct run *r)
 			.dockerconfigjson = r->dockerconfigjson,
 			.registries = r->hosts,
 			.expires_at = r->expires_at,
+			.config_digest = r->config_digest,
 		};
 		cJSON *doc = secret_manifest(&spec);
 
@@ -273,12 +292,55 @@ out:
 
 /* ---- the run -------------------------------------------------------------------- */
 
+static int watch_forever(struct run *r);
+
+/* The digest of the configured registries (secret.h). Without --registries the default
+ * registry is known only after a token, so the digest covers what was configured: none. */
+static int config_digest(struct run *r)
+{
+	r->host_list = calloc(r->registry_count ? r->registry_count : 1, sizeof *r->host_list);
+	if (!r->host_list)
+		return config_error("out of memory");
+	for (size_t i = 0; i < r->registry_count; i++)
+		r->host_list[i] = r->registries[i].host;
+	if (secret_config_digest(r->host_list, r->registry_count, NULL, r->config_digest) != 0)
+		return config_error("out of memory");
+	return 0;
+}
+
+/*
+ * The Kubernetes side: the targets and what their Secrets are first, then, with
+ * --refresh-before, nothing more when none needs a write (no registry is asked for a
+ * token); else the tokens and the writes. A run that gets no token says so in an Event.
+ */
+static int kubernetes(struct run *r)
+{
+	const struct config *cfg = r->cfg;
+	struct fresh_want want = { r->registry_count ? r->host_list : NULL, r->registry_count, r->config_digest,
+	                           (long long)time(NULL), cfg->refresh_before_s };
+	struct apply_params params = { cfg, NULL, NULL, r->expires_at, r->config_digest, &r->proxy, r->deadline_ms, NULL };
+	struct apply_phase *phase = NULL;
+	int rc = apply_open(cfg, &r->proxy, r->deadline_ms, &phase);
+
+	if (rc == 0 && cfg->refresh_before_s && apply_plan(phase, &want) == 0) {
+		rc = apply_write(phase, NULL);
+	} else if (rc == 0 && (rc = fetch_tokens(r)) != 0) {
+		apply_run_failed(phase, token_failure);
+	} else if (rc == 0) {
+		params.dockerconfigjson = r->dockerconfigjson;
+		params.registries = r->hosts;
+		rc = apply_write(phase, &params);
+	}
+	apply_close(phase);
+	return rc;
+}
+
 static int run(struct run *r)
 {
 	const struct config *cfg = r->cfg;
 	int rc;
 
-	if ((rc = parse_registries(r)) != 0)
+	if ((rc = parse_registries(r)) != 0 || (rc = config_digest(r)) != 0)
 		return rc;
 	if (http_proxy_from_env(&r->proxy, r->err, sizeof r->err) != 0)
 		return config_error(r->err);
@@ -295,21 +357,160 @@ static int run(struct run *r)
 		return config_error(r->err);
 
 	/* From here on the network is used. */
+	if (cfg->output == OUTPUT_NONE) {
+		rc = kubernetes(r);
+		/* --watch goes on after a pass that wrote (some of) the targets */
+		if (cfg->watch && (rc == EXIT_OK || rc == EXIT_PARTIAL))
+			rc = watch_forever(r);
+		return rc;
+	}
 	if ((rc = fetch_tokens(r)) != 0)
 		return rc;
-	if (cfg->output != OUTPUT_NONE)
-		return print_manifests(r);
-	{
-		struct apply_params params = {
-			.cfg = cfg,
-			.dockerconfigjson = r->dockerconfigjson,
-			.registries = r->hosts,
-			.expires_at = r->expires_at,
-			.proxy = &r->proxy,
-			.deadline_ms = r->deadline_ms,
-		};
-		return apply_run(&params);
+	return print_manifests(r);
+}
+
+/* ---- --watch ---------------------------------------------------------------------- */
+
+/* Tokens are fetched again this long before the earliest expires when --refresh-before is
+ * not given (docs/reference.md "Watch mode"). */
+#define WATCH_REFRESH_BEFORE_S (3 * 3600)
+#define WATCH_REFRESH_MIN_S    5
+#define WATCH_RETRY_MIN_S      15
+#define WATCH_RETRY_MAX_S      300
+
+static int stop_pipe[2] = { -1, -1 };
+
+/* The watchdog: whatever the loop is doing (a repair in its retries, say), the process
+ * ends 1 s after SIGTERM. Every write is a server-side apply, safe to cut anywhere. */
+static void on_alarm(int sig)
+{
+	(void)sig;
+	_exit(EXIT_OK);
+}
+
+static void on_stop(int sig)
+{
+	int saved = errno;
+
+	(void)sig;
+	if (write(stop_pipe[1], "x", 1) < 0) {
+		/* the pipe is full: a stop is already pending */
 	}
+	alarm(1);
+	errno = saved;
+}
+
+static int install_stop_handlers(void)
+{
+	struct sigaction sa;
+
+	if (pipe(stop_pipe) < 0 || fcntl(stop_pipe[0], F_SETFD, FD_CLOEXEC) < 0 ||
+	    fcntl(stop_pipe[1], F_SETFD, FD_CLOEXEC) < 0 || fcntl(stop_pipe[1], F_SETFL, O_NONBLOCK) < 0)
+		return -1;
+	memset(&sa, 0, sizeof sa);
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_alarm;
+	if (sigaction(SIGALRM, &sa, NULL) < 0)
+		return -1;
+	sa.sa_handler = on_stop;
+	sa.sa_flags = SA_RESTART;
+	if (sigaction(SIGTERM, &sa, NULL) < 0 || sigaction(SIGINT, &sa, NULL) < 0)
+		return -1;
+	return 0;
+}
+
+/* Sleeps seconds unless a stop comes first: 1 then. */
+static int wait_or_stop(int64_t ms)
+{
+	struct pollfd pfd = { stop_pipe[0], POLLIN, 0 };
+
+	return poll(&pfd, 1, ms > 0 ? (int)ms : 0) > 0;
+}
+
+/* When new tokens are due: --refresh-before (else WATCH_REFRESH_BEFORE_S) before the
+ * earliest expiry, or halfway there when the tokens live shorter than that. net_now_ms()
+ * based. */
+static int64_t refresh_at_ms(const struct run *r)
+{
+	long before = r->cfg->refresh_before_s ? r->cfg->refresh_before_s : WATCH_REFRESH_BEFORE_S;
+	double left = r->expiry_s - (double)time(NULL), wait = left - (double)before;
+
+	if (wait < WATCH_REFRESH_MIN_S)
+		wait = left / 2;
+	if (wait < WATCH_REFRESH_MIN_S)
+		wait = WATCH_REFRESH_MIN_S;
+	return net_now_ms() + (int64_t)(wait * 1000);
+}
+
+/* New credentials and tokens (cloud credentials rotate too), then a whole pass. */
+static int refresh(struct run *r)
+{
+	log_forget_secrets();
+	if (r->dockerconfigjson) {
+		explicit_bzero(r->dockerconfigjson, strlen(r->dockerconfigjson));
+		free(r->dockerconfigjson);
+		r->dockerconfigjson = NULL;
+	}
+	ecr_tokens_free(r->tokens, r->token_count);
+	r->tokens = NULL;
+	r->token_count = 0;
+	free(r->hosts);
+	r->hosts = NULL;
+	aws_client_free(r->aws);
+	r->deadline_ms = net_now_ms() + (int64_t)r->cfg->deadline_s * 1000;
+	if (aws_client_init(r->aws, &r->proxy, r->cfg->timeout_s, r->deadline_ms, r->err, sizeof r->err) != 0)
+		return aws_error(r->err);
+	return fetch_tokens(r);
+}
+
+/* New tokens, again and again with a growing wait until they come. Returns 1 when a stop
+ * came first. */
+static int tokens_for_watch(struct run *r)
+{
+	for (int failures = 0; refresh(r) != EXIT_OK; failures++) {
+		int64_t wait = (int64_t)WATCH_RETRY_MIN_S << (failures < 5 ? failures : 5);
+
+		if (wait > WATCH_RETRY_MAX_S)
+			wait = WATCH_RETRY_MAX_S;
+		snprintf(r->err, sizeof r->err, "%lld", (long long)wait);
+		log_event(LOG_WARN, "watch: cannot refresh the tokens, trying again", "#retry_s", r->err, NULL);
+		if (wait_or_stop(wait * 1000))
+			return 1;
+	}
+	return 0;
+}
+
+/* After the pass: watch until a stop; when tokens are due, new ones and a whole pass.
+ * A pass that found every Secret fresh fetched no token: the first repair needs them. */
+static int watch_forever(struct run *r)
+{
+	const struct config *cfg = r->cfg;
+	struct fresh_want want = { cfg->registries.count ? r->host_list : NULL, cfg->registries.count ? r->registry_count : 0,
+	                           r->config_digest, 0, cfg->refresh_before_s ? cfg->refresh_before_s : WATCH_REFRESH_BEFORE_S };
+	int due = 0;
+
+	for (;;) {
+		struct apply_params params = { cfg, NULL, NULL, r->expires_at, r->config_digest, &r->proxy, 0, NULL };
+		struct watch_params wp = { cfg, &params, &want, 0, stop_pipe[0] };
+		int rc;
+
+		if ((due || !r->dockerconfigjson) && tokens_for_watch(r))
+			break;
+		params.dockerconfigjson = r->dockerconfigjson;
+		params.registries = r->hosts;
+		params.deadline_ms = r->deadline_ms;
+		if (due)
+			apply_run(&params);
+		wp.refresh_at_ms = refresh_at_ms(r);
+		rc = watch_run(&wp);
+		if (rc == WATCH_STOPPED)
+			break;
+		if (rc == WATCH_FAILED)
+			return EXIT_KUBERNETES;
+		due = 1;
+	}
+	log_event(LOG_INFO, "watch: stopped by a signal", NULL);
+	return EXIT_OK;
 }
 
 static void run_free(struct run *r)
@@ -321,6 +522,7 @@ static void run_free(struct run *r)
 		free(r->dockerconfigjson);
 	}
 	ecr_tokens_free(r->tokens, r->token_count);
+	free(r->host_list);
 	free(r->registries);
 	free(r->hosts);
 	k8s_namespace_list_free(&r->targets);
@@ -339,6 +541,13 @@ int main(int argc, char **argv)
 	int rc;
 
 	log_setup(LOG_JSON, LOG_INFO);
+	if (argc == 3 && strcmp(argv[1], "--liveness-probe") == 0) {
+		/* the exec probe of the watch Deployment: no shell in the image */
+		if (watch_liveness_probe(argv[2], err, sizeof err) == 0)
+			return EXIT_OK;
+		log_event(LOG_ERROR, "liveness probe failed", "reason", err, NULL);
+		return EXIT_PARTIAL;
+	}
 	rc = config_parse(&cfg, argc, argv, err, sizeof err);
 	if (rc == CONFIG_EXIT_0)
 		return EXIT_OK;
@@ -346,6 +555,10 @@ int main(int argc, char **argv)
 		return config_error(err);
 	log_setup(cfg.log_format, cfg.log_level);
 
+	if (cfg.watch && install_stop_handlers() < 0) {
+		config_free(&cfg);
+		return config_error("cannot install the signal handlers --watch needs");
+	}
 	memset(&r, 0, sizeof r);
 	r.cfg = &cfg;
 	r.started_ms = net_now_ms();

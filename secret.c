@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <bearssl_hash.h>
+
 #include "base64.h"
 
 /* ---- base64 of a whole buffer (allocates: the caller frees) ---------------------- */
@@ -27,6 +29,48 @@ char *secret_base64(const void *data, size_t len)
 	if (out)
 		base64_encode(data, len, out, BASE64_ENCODED_SIZE(len));
 	return out;
+}
+
+/* ---- the configuration digest ------------------------------------------------------ */
+
+static int compare_hosts(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int secret_config_digest(const char *const *hosts, size_t count, const char *static_entries,
+                         char out[SECRET_DIGEST_SIZE])
+{
+	static const char hex[] = "0123456789abcdef";
+	const char **sorted = count ? malloc(count * sizeof *sorted) : NULL;
+	unsigned char sum[br_sha256_SIZE];
+	br_sha256_context sha;
+
+	if (count && !sorted)
+		return -1;
+	if (count) {
+		memcpy(sorted, hosts, count * sizeof *sorted);
+		qsort(sorted, count, sizeof *sorted, compare_hosts);
+	}
+	br_sha256_init(&sha);
+	for (size_t i = 0; i < count; i++) {
+		if (i && strcmp(sorted[i - 1], sorted[i]) == 0)
+			continue;
+		br_sha256_update(&sha, sorted[i], strlen(sorted[i]));
+		br_sha256_update(&sha, "\n", 1);
+	}
+	br_sha256_update(&sha, "", 1);
+	if (static_entries)
+		br_sha256_update(&sha, static_entries, strlen(static_entries));
+	br_sha256_out(&sha, sum);
+	for (size_t i = 0; i < sizeof sum; i++) {
+		out[2 * i] = hex[sum[i] >> 4];
+		out[2 * i + 1] = hex[sum[i] & 15];
+	}
+	out[2 * sizeof sum] = '\0';
+	explicit_bzero(&sha, sizeof sha);   /* static entries hold passwords */
+	free(sorted);
+	return 0;
 }
 
 /* ---- the manifest ----------------------------------------------------------------- */
@@ -48,10 +92,12 @@ cJSON *secret_manifest(const struct secret_spec *spec)
 		&& cJSON_AddStringToObject(metadata, "name", spec->name)
 		&& cJSON_AddStringToObject(metadata, "namespace", spec->namespace)
 		&& (labels = cJSON_AddObjectToObject(metadata, "labels")) != NULL
-		&& cJSON_AddStringToObject(labels, SECRET_LABEL_MANAGED_BY, "ecr-refresh")
+		&& cJSON_AddStringToObject(labels, SECRET_LABEL_MANAGED_BY, SECRET_MANAGED_BY)
 		&& (annotations = cJSON_AddObjectToObject(metadata, "annotations")) != NULL
 		&& cJSON_AddStringToObject(annotations, SECRET_ANNOTATION_REGISTRIES, spec->registries)
 		&& cJSON_AddStringToObject(annotations, SECRET_ANNOTATION_EXPIRES_AT, spec->expires_at)
+		&& (!spec->config_digest
+		    || cJSON_AddStringToObject(annotations, SECRET_ANNOTATION_CONFIG_DIGEST, spec->config_digest))
 		&& cJSON_AddStringToObject(doc, "type", "kubernetes.io/dockerconfigjson")
 		&& (data = cJSON_AddObjectToObject(doc, "data")) != NULL
 		&& cJSON_AddStringToObject(data, ".dockerconfigjson", encoded);

@@ -1,5 +1,5 @@
 /*
- * secret: the kubernetes.io/dockerconfigjson Secret this tool writes (SPEC.md "Secret
+ * secret: the kubernetes.io/dockerconfigjson Secret this tool writes (docs/reference.md "The
  * payload", "Kubernetes"), as one JSON object used both as the server-side apply body and
  * for --output json|yaml.
  */
@@ -10,9 +10,12 @@
 
 #include <cJSON.h>
 
-#define SECRET_LABEL_MANAGED_BY      "app.kubernetes.io/managed-by"
-#define SECRET_ANNOTATION_REGISTRIES "ecr-refresh.io/registries"
-#define SECRET_ANNOTATION_EXPIRES_AT "ecr-refresh.io/expires-at"
+#define SECRET_LABEL_MANAGED_BY         "app.kubernetes.io/managed-by"
+#define SECRET_MANAGED_BY               "ecr-refresh"     /* that label's value */
+#define SECRET_ANNOTATION_REGISTRIES    "ecr-refresh.io/registries"
+#define SECRET_ANNOTATION_EXPIRES_AT    "ecr-refresh.io/expires-at"
+#define SECRET_ANNOTATION_CONFIG_DIGEST "ecr-refresh.io/config-digest"
+#define SECRET_DIGEST_SIZE              65                /* 64 hex digits and the NUL */
 
 struct secret_spec {
 	const char *name;               /* Secret name */
@@ -20,12 +23,25 @@ struct secret_spec {
 	const char *dockerconfigjson;   /* the .dockerconfigjson document (not base64) */
 	const char *registries;         /* comma-separated registry hosts, for the annotation */
 	const char *expires_at;         /* earliest token expiry, RFC 3339 UTC */
+	const char *config_digest;      /* secret_config_digest; NULL: no such annotation */
 };
+
+/*
+ * The configuration digest: lowercase hex SHA-256 over everything that shapes the payload
+ * apart from the tokens themselves, so a run can tell a Secret written with another
+ * configuration from one that is merely old. The input is each distinct host of hosts in
+ * strcmp order followed by "\n", one NUL, then static_entries (the merged static auths of
+ * other registry sources as they are written into the payload; NULL or "" when none).
+ * The order hosts are given in does not matter, nor does a host given twice. Returns 0, or
+ * -1 when out of memory.
+ */
+int secret_config_digest(const char *const *hosts, size_t count, const char *static_entries,
+                         char out[SECRET_DIGEST_SIZE]);
 
 /*
  * Builds {"apiVersion":"v1","kind":"Secret","metadata":{"name","namespace","labels":
  * {"app.kubernetes.io/managed-by":"ecr-refresh"},"annotations":{"ecr-refresh.io/registries",
- * "ecr-refresh.io/expires-at"}},"type":"kubernetes.io/dockerconfigjson","data":
+ * "ecr-refresh.io/expires-at"[,"ecr-refresh.io/config-digest"]}},"type":"kubernetes.io/dockerconfigjson","data":
  * {".dockerconfigjson":base64}}. Returns a cJSON tree the caller deletes, or NULL on
  * allocation failure. The tree holds the registry passwords (base64): callers wipe what
  * they print from it (secret_wipe_tree before cJSON_Delete).

@@ -830,6 +830,11 @@ long tls_read(struct tls_conn *c, void *buf, size_t len, int64_t deadline_ms)
 	return (long)avail;
 }
 
+int tls_pending(const struct tls_conn *c)
+{
+	return c->open && (br_ssl_engine_current_state(&c->client.eng) & BR_SSL_RECVAPP) != 0;
+}
+
 void tls_close(struct tls_conn *c)
 {
 	br_ssl_engine_context *eng = &c->client.eng;

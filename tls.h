@@ -79,6 +79,10 @@ int tls_write_all(struct tls_conn *conn, const void *buf, size_t len, int64_t de
  * After an error or a close, further calls repeat the result without touching the socket. */
 long tls_read(struct tls_conn *conn, void *buf, size_t len, int64_t deadline_ms);
 
+/* 1 when decrypted data waits in the engine, so a read would not touch the socket:
+ * a poll on the descriptor says nothing about it. */
+int tls_pending(const struct tls_conn *conn);
+
 /* Sends close_notify best-effort (non-blocking, never waits) and forgets the session:
  * the engine state and buffer (keys, plaintext) are wiped. Does not close fd; the caller
  * owns it. Safe after a failed handshake. */

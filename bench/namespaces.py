@@ -1,7 +1,7 @@
 """Benchmark: one refresh into 1,000 namespaces, ecr-refresh against kubectl apply.
 
-Starts the real kube-apiserver v1.20.2 + etcd (tests/k8s_cluster.py) and the AWS stand-in
-(tests/awsstub.py, static keys), creates COUNT namespaces and the least-privilege identity
+Starts the real kube-apiserver v1.20.2 + etcd (tests/standins/k8s_cluster.py) and the AWS stand-in
+(tests/standins/awsstub.py, static keys), creates COUNT namespaces and the least-privilege identity
 for them (ServiceAccount, a Role and RoleBinding per namespace; with --glob also the
 ClusterRole that lets it list namespaces), then measures, each once:
 
@@ -38,7 +38,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.dont_write_bytecode = True  # no bench/__pycache__ from importing token_fetch
 sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(ROOT, "tests"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "standins"))
 
 import awsstub  # noqa: E402
 import k8s_cluster  # noqa: E402
@@ -145,8 +145,9 @@ def refresh_summary(stderr_path):
     if not done:
         return "no summary line"
     d = done[-1]
-    return "created %s updated %s unchanged %s failed %s, %s requests" % (
-        d.get("created"), d.get("updated"), d.get("unchanged"), d.get("failed"), d.get("requests"))
+    return "created %s updated %s unchanged %s fresh %s failed %s, %s requests" % (
+        d.get("created"), d.get("updated"), d.get("unchanged"), d.get("fresh"), d.get("failed"),
+        d.get("requests"))
 
 
 def write_kubeconfig(path, cluster):

@@ -1,5 +1,5 @@
 #!/bin/sh
-# make bench: the two benchmarks of bench/README.md, one after the other.
+# make bench: the three benchmarks of bench/README.md, one after the other.
 #
 #   make B=build-bench bench            (or: ECR_BUILD=build-bench bench/run.sh)
 #   BENCH_RUNS=20 BENCH_AWS_RUNS=10 BENCH_NAMESPACES=1000 BENCH_CONCURRENCY=8
@@ -17,6 +17,10 @@ export ECR_BUILD
 
 if [ ! -x "$ECR_BUILD/ecr-refresh" ]; then
 	echo "no $ECR_BUILD/ecr-refresh: make B=$ECR_BUILD first" >&2
+	exit 2
+fi
+if [ ! -x /usr/bin/curl ]; then
+	echo "no /usr/bin/curl: scripts/install-packages.sh bench" >&2
 	exit 2
 fi
 if [ ! -x /usr/bin/aws ]; then
@@ -44,3 +48,6 @@ echo "== token fetch (bench/token_fetch.py)"
 echo
 echo "== ${BENCH_NAMESPACES:-1000} namespaces (bench/namespaces.py)"
 "$PYTHON" bench/namespaces.py --count "${BENCH_NAMESPACES:-1000}" --concurrency "${BENCH_CONCURRENCY:-8}" --glob
+echo
+echo "== ${BENCH_NAMESPACES:-1000} namespaces: new, unchanged, fresh, against curl --parallel (bench/fresh.py)"
+"$PYTHON" bench/fresh.py --count "${BENCH_NAMESPACES:-1000}" --concurrency "${BENCH_CONCURRENCY:-8}"

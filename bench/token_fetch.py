@@ -1,6 +1,6 @@
 """Benchmark: one ECR token fetch, ecr-refresh against Debian's awscli.
 
-Against the local AWS stand-in (tests/awsstub.py, static keys, every signature verified
+Against the local AWS stand-in (tests/standins/awsstub.py, static keys, every signature verified
 with botocore) it runs, N times each:
 
     ecr-refresh --output json --namespaces a --registries HOST          (1 region)
@@ -33,7 +33,7 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-sys.path.insert(0, os.path.join(ROOT, "tests"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "standins"))
 
 import awsstub  # noqa: E402
 

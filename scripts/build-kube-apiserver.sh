@@ -5,7 +5,7 @@
 # `make WHAT=cmd/kube-apiserver` the way its debian/rules builds (CGO_ENABLED=0, GOPATH
 # link), with Go 1.15 from Debian bullseye's golang-1.15-go: Go >= 1.18 builds a binary
 # that panics in the vendored reflect2. The result is stripped. Only a fallback for
-# tests/k8s_cluster.py when ../shared/k8s is absent; it takes a while and ~3 GB of disk.
+# tests/standins/k8s_cluster.py when ../shared/k8s is absent; it takes a while and ~3 GB of disk.
 #
 # As in scripts/fetch-deps.sh the machine's apt configuration is never touched: apt runs
 # against private state folders under $1/work, one with deb-src lines derived from the

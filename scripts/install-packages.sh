@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs the Debian packages a step needs, and only those missing.
-#   install-packages.sh build|demo|test
+#   install-packages.sh build|demo|test|bench
 # .ci/run (test) and `make demo` (demo) both call it, so a fresh Debian 12 machine needs
 # nothing installed by hand. Needs root when something is missing.
 set -eu
@@ -8,15 +8,19 @@ set -eu
 build="build-essential musl-tools dpkg-dev ca-certificates git file"
 # the local apiserver (etcd, xz for the shipped binary), the AWS stand-in (botocore), PKI
 demo="$build python3 python3-botocore openssl etcd-server xz-utils"
-# fuzzing (clang + runtimes), pytest, CONNECT proxy, arm64 cross + emulation, image build
+# fuzzing (clang + runtimes), pytest, CONNECT proxy, arm64 cross + emulation, image build,
+# etcdctl (compacting etcd to force a watch's 410 Gone)
 test="$demo clang libclang-rt-14-dev python3-pytest python3-yaml tinyproxy \
-gcc-aarch64-linux-gnu qemu-user-static buildah mmdebstrap"
+gcc-aarch64-linux-gnu qemu-user-static buildah mmdebstrap etcd-client"
+# make bench: the AWS CLI and curl it measures against (kubectl: see bench/run.sh)
+bench="$demo awscli curl"
 
 case "${1:-}" in
 build) want=$build ;;
 demo) want=$demo ;;
 test) want=$test ;;
-*) echo "usage: $0 build|demo|test" >&2; exit 2 ;;
+bench) want=$bench ;;
+*) echo "usage: $0 build|demo|test|bench" >&2; exit 2 ;;
 esac
 
 missing=""

@@ -15,7 +15,7 @@
 #define REQUIRE(cond) do { if (!(cond)) __builtin_trap(); } while (0)
 
 struct result {
-	long rc;            /* -2, -1, or bytes left after the message */
+	long rc;            /* HTTP_NEED_MORE, -1, or bytes left after the message */
 	char *data;         /* decoded bytes, then (rc >= 0) the bytes left */
 	size_t data_len, left_len;
 	char err[128];
@@ -29,7 +29,7 @@ static void decode(const char *in, size_t len, const size_t *cuts, size_t ncuts,
 	size_t start = 0, i;
 
 	memset(&dec, 0, sizeof(dec));
-	out->rc = -2;
+	out->rc = HTTP_NEED_MORE;
 	out->data_len = out->left_len = 0;
 	out->err[0] = '\0';
 	for (i = 0; i <= ncuts; i++) {
@@ -40,7 +40,7 @@ static void decode(const char *in, size_t len, const size_t *cuts, size_t ncuts,
 		REQUIRE(part != NULL);
 		memcpy(part, in + start, n);
 		rc = http_chunked_decode(&dec, part, &n, out->err, sizeof(out->err));
-		REQUIRE(rc >= -2);
+		REQUIRE(rc >= -1 || rc == HTTP_NEED_MORE);
 		REQUIRE(n <= end - start);
 		if (rc == -1) {
 			REQUIRE(out->err[0] != '\0');

@@ -3,12 +3,16 @@
  *
  * The whole input goes, as it is, to k8s_parse_status, k8s_parse_namespace_page,
  * k8s_sa_add_pull_secret and retry_after_seconds (retry.h), and as a C string to
- * k8s_query_encode, and to k8s_scan_resource_version (checked against cJSON). Beyond the sanitizers it checks what callers rely on: fixed fields are
+ * k8s_query_encode, and to k8s_scan_resource_version (checked against cJSON), to
+ * k8s_parse_secret_meta_page and the freshness decision over what it read, and as the
+ * message of an Event body. Beyond the sanitizers it checks what callers rely on: fixed fields are
  * terminated and free of control characters; listed names are valid namespace names and
  * continue tokens printable; the merge keeps every entry it read, in order, and adds ours
  * exactly once; encoding round-trips; the target set built from a parsed page is sorted,
  * unique and honours the exclusions.
  */
+#include "events.h"
+#include "fresh.h"
 #include "k8sjson.h"
 #include "retry.h"
 
@@ -182,6 +186,56 @@ static void check_resource_version(const char *text, size_t size)
 	cJSON_Delete(root);
 }
 
+/* Secret records: valid namespaces, printable fields, a digest of 64 hex digits or none,
+ * ours only when labelled and owning; the decision never calls a record fresh that is not
+ * ours or carries another digest. */
+static void check_secret_page(const char *text, size_t size)
+{
+	static const char *const hosts[] = { "1.dkr.ecr.eu-west-1.amazonaws.com" };
+	static const char digest[] = "c6d48afb50b341e003dd5a0cbc9b38c4e336d9e04c48b126d027509cc64561e1";
+	struct k8s_secret_meta_list list = { 0 };
+	struct fresh_want want = { hosts, 1, digest, 1796212800LL, 21600 };
+	char cont[K8S_MAX_CONTINUE + 1], err[200], why[FRESH_WHY_SIZE];
+
+	k8s_parse_secret_meta_page(text, size, "ecr-creds", "ecr-refresh", &list, cont, sizeof cont, err, sizeof err);
+	for (size_t i = 0; i < list.count; i++) {
+		const struct k8s_secret_meta *m = &list.items[i];
+
+		if (!config_valid_dns_label(m->namespace) || m->ours != (m->labelled && m->owns_payload))
+			abort();
+		check_printable(m->resource_version, sizeof m->resource_version);
+		check_printable(m->expires_at, sizeof m->expires_at);
+		if (m->digest[0] && strspn(m->digest, "0123456789abcdef") != 64)
+			abort();
+		if (fresh_decide(m, &want, why) == 1 && (!m->ours || strcmp(m->digest, digest) != 0))
+			abort();
+		if (k8s_secret_meta_find(&list, m->namespace) == NULL)
+			abort();
+	}
+	k8s_secret_meta_list_free(&list);
+}
+
+/* A peer's text as an Event's message: valid JSON whose note stays within the limit. */
+static void check_event(const char *text, size_t size)
+{
+	char *message = malloc(size + 1), *body;
+	struct event_spec spec = { "ns", "Secret", "ecr-creds", "ecr-creds", EVENT_CONFLICT, "Apply", message,
+	                           "ecr-refresh", 1796212800LL, 1 };
+	cJSON *doc;
+	const cJSON *note;
+
+	memcpy(message, text, size);
+	message[size] = '\0';
+	body = events_body(&spec);
+	doc = body ? cJSON_Parse(body) : NULL;
+	note = cJSON_GetObjectItemCaseSensitive(doc, "note");
+	if (!cJSON_IsString(note) || strlen(note->valuestring) > EVENT_NOTE_MAX)
+		abort();
+	cJSON_Delete(doc);
+	free(body);
+	free(message);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *text = (const char *)data;
@@ -197,5 +251,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	check_encode(text, size);
 	check_resource_version(text, size);
+	check_secret_page(text, size);
+	check_event(text, size);
 	return 0;
 }

@@ -1,5 +1,5 @@
-"""The built image against real peers: a kube-apiserver + etcd (tests/k8s_cluster.py) and the
-AWS stand-in (tests/awsstub.py), all on 127.0.0.1. The image's own /ecr-refresh runs through
+"""The built image against real peers: a kube-apiserver + etcd (tests/standins/k8s_cluster.py) and the
+AWS stand-in (tests/standins/awsstub.py), all on 127.0.0.1. The image's own /ecr-refresh runs through
 `buildah run` (chroot isolation shares the host's network), as its USER, with what a pod on
 EKS with IRSA gets mounted: the ServiceAccount folder at the default path and the web
 identity token file, owned by the image's uid as kubelet does for runAsUser. AWS
@@ -22,7 +22,7 @@ import tempfile
 import time
 
 TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, TESTS)
+sys.path.insert(0, os.path.join(TESTS, "standins"))
 
 import awsstub  # noqa: E402
 import k8s_cluster  # noqa: E402

@@ -1,5 +1,5 @@
 /*
- * httpc: drives http.c from the command line for tests/test_http.py.
+ * httpc: drives http.c from the command line for tests/e2e/test_http.py.
  *
  *   httpc [--ca FILE]... [--embedded] [--timeout-ms N] [--max-body N] [--repeat N]
  *         [-X METHOD] [-H 'Name: value']... [-d BODY] URL [URL...]

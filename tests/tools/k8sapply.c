@@ -51,6 +51,7 @@ int main(int argc, char **argv)
 		"\"password\":\"k8sapply-password\",\"auth\":\"QVdTOms4c2FwcGx5LXBhc3N3b3Jk\"}}}");
 	params.registries = env_or("K8SAPPLY_REGISTRIES", "123456789012.dkr.ecr.us-east-1.amazonaws.com");
 	params.expires_at = env_or("K8SAPPLY_EXPIRES_AT", "2030-01-01T00:00:00Z");
+	params.config_digest = getenv("K8SAPPLY_CONFIG_DIGEST");   /* NULL: no annotation */
 	params.proxy = proxy.enabled ? &proxy : NULL;
 	params.deadline_ms = net_now_ms() + (int64_t)cfg.deadline_s * 1000;
 	rc = apply_run(&params);

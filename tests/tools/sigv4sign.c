@@ -1,6 +1,6 @@
 /*
  * sigv4sign: signs requests read from stdin, one JSON object per line, for the differential
- * test against botocore (tests/test_sigv4.py). Each input line:
+ * test against botocore (tests/e2e/test_sigv4.py). Each input line:
  *
  *   {"method":"GET", "path":"/a%20b", "query":"x=1&y", "headers":[["Host","h"],...],
  *    "body_hex":"00ff", "key":"AKID", "secret":"...", "region":"us-east-1",

@@ -1,5 +1,5 @@
 /*
- * tlsprobe: drives net + tls + anchors end to end for tests/test_tls.py.
+ * tlsprobe: drives net + tls + anchors end to end for tests/e2e/test_tls.py.
  *
  *   tlsprobe [--ca FILE]... [--embedded] [--timeout-ms N] HOST PORT
  *

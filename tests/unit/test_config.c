@@ -17,8 +17,8 @@ static const char *const variables[] = {
 	"NAMESPACE_SELECTOR", "EXCLUDE_NAMESPACES", "EXCLUDE_NAMESPACE", "SECRET_NAME",
 	"DOCKER_SECRET_NAME", "PATCH_SERVICE_ACCOUNTS", "FORCE_CONFLICTS", "DRY_RUN", "CONCURRENCY",
 	"REQUEST_TIMEOUT", "RUN_DEADLINE", "KUBERNETES_API_SERVER", "SERVICEACCOUNT_DIR",
-	"FIELD_MANAGER", "LOG_FORMAT", "LOG_LEVEL",
-	/* planned options (SPEC.md "Other registries"): must have no effect */
+	"FIELD_MANAGER", "LOG_FORMAT", "LOG_LEVEL", "REFRESH_BEFORE", "WATCH", "LIVENESS_FILE",
+	/* planned options (not in docs/reference.md yet): must have no effect */
 	"ECR_PUBLIC", "GCR_REGISTRIES", "EXTRA_DOCKERCONFIG_FILES", "GCR_AUTH",
 	NULL
 };
@@ -89,6 +89,8 @@ static const char *describe(const struct config *cfg, const char *field, char *o
 		snprintf(out, outlen, "%d", cfg->force);
 	else if (strcmp(field, "dry_run") == 0)
 		snprintf(out, outlen, "%d", cfg->dry_run);
+	else if (strcmp(field, "watch") == 0)
+		snprintf(out, outlen, "%d:%s", cfg->watch, cfg->liveness_file ? cfg->liveness_file : "(none)");
 	else if (strcmp(field, "output") == 0)
 		snprintf(out, outlen, "%s", outputs[cfg->output]);
 	else if (strcmp(field, "concurrency") == 0)
@@ -97,6 +99,8 @@ static const char *describe(const struct config *cfg, const char *field, char *o
 		snprintf(out, outlen, "%d", cfg->timeout_s);
 	else if (strcmp(field, "deadline") == 0)
 		snprintf(out, outlen, "%d", cfg->deadline_s);
+	else if (strcmp(field, "refresh_before") == 0)
+		snprintf(out, outlen, "%ld", cfg->refresh_before_s);
 	else if (strcmp(field, "api_server") == 0)
 		snprintf(out, outlen, "%s", cfg->api_server ? cfg->api_server : "(none)");
 	else if (strcmp(field, "sa_dir") == 0)
@@ -128,6 +132,11 @@ static const struct good_row good_rows[] = {
 	{ {0}, {0}, "selector", "(none)" },
 	{ {0}, {0}, "secret_name", "ecr-creds" },
 	{ {0}, {0}, "force", "0" },
+	{ {0}, {0}, "refresh_before", "0" },
+	{ { "--refresh-before", "6h" }, {0}, "refresh_before", "21600" },
+	{ {0}, { "REFRESH_BEFORE=90m" }, "refresh_before", "5400" },
+	{ { "--refresh-before=1h30m" }, { "REFRESH_BEFORE=6h" }, "refresh_before", "5400" },
+	{ {0}, { "REFRESH_BEFORE=" }, "refresh_before", "0" },
 	{ {0}, {0}, "dry_run", "0" },
 	{ {0}, {0}, "output", "none" },
 	{ {0}, {0}, "concurrency", "4" },
@@ -158,6 +167,9 @@ static const struct good_row good_rows[] = {
 	{ { "--force" }, {0}, "force", "1" },
 	{ { "--force=no" }, { "FORCE_CONFLICTS=true" }, "force", "0" },
 	{ { "--dry-run" }, {0}, "dry_run", "1" },
+	{ { "--watch" }, {0}, "watch", "1:(none)" },
+	{ {0}, { "WATCH=true", "LIVENESS_FILE=/tmp/alive" }, "watch", "1:/tmp/alive" },
+	{ { "--watch=false" }, { "WATCH=true" }, "watch", "0:(none)" },
 	{ { "--dry-run=false" }, { "DRY_RUN=1" }, "dry_run", "0" },
 	{ { "--output", "json" }, {0}, "output", "json" },
 	{ { "--output=yaml" }, {0}, "output", "yaml" },
@@ -296,6 +308,15 @@ static const struct bad_row bad_rows[] = {
 	{ { "--timeout", "600" }, {0}, "--timeout 600: must not exceed the run deadline (300)" },
 	{ {0}, { "REQUEST_TIMEOUT=301" }, "REQUEST_TIMEOUT 301: must not exceed the run deadline (300)" },
 
+	/* durations */
+	{ { "--refresh-before", "6" }, {0},
+	  "--refresh-before \"6\": must be a duration of 1m to 24h, like 90m, 6h or 1h30m" },
+	{ {0}, { "REFRESH_BEFORE=30s" }, "REFRESH_BEFORE \"30s\": must be a duration of 1m to 24h, like 90m, 6h or 1h30m" },
+	{ {0}, { "REFRESH_BEFORE=25h" }, "REFRESH_BEFORE \"25h\": must be a duration of 1m to 24h, like 90m, 6h or 1h30m" },
+	{ {0}, { "REFRESH_BEFORE=-6h" }, "REFRESH_BEFORE \"-6h\": must be a duration of 1m to 24h, like 90m, 6h or 1h30m" },
+	{ {0}, { "REFRESH_BEFORE=6 h" },
+	  "REFRESH_BEFORE \"6 h\": must be a duration of 1m to 24h, like 90m, 6h or 1h30m" },
+
 	/* namespace lists */
 	{ {0}, { "TARGET_NAMESPACES=ok,Bad_NS" }, "TARGET_NAMESPACES: \"Bad_NS\" is not a valid namespace name or glob" },
 	{ { "--namespaces", "-leading" }, {0}, "--namespaces: \"-leading\" is not a valid namespace name or glob" },
@@ -341,6 +362,12 @@ static const struct bad_row bad_rows[] = {
 	{ { "--force=maybe" }, {0}, "--force \"maybe\": must be true, false, 1, 0, yes or no" },
 	{ { "--dry-run=" }, {0}, "--dry-run \"\": must be true, false, 1, 0, yes or no" },
 
+	/* --watch keeps writing: no dry run, no printing; the liveness file is its own */
+	{ { "--watch", "--dry-run" }, {0}, "--watch: cannot be combined with --dry-run or --output" },
+	{ { "--output", "yaml" }, { "WATCH=1" }, "WATCH: cannot be combined with --dry-run or --output" },
+	{ { "--liveness-file", "/tmp/alive" }, {0}, "--liveness-file: needs --watch" },
+	{ { "--watch", "--liveness-file=" }, {0}, "--liveness-file \"\": must not be empty" },
+
 	/* choices */
 	{ { "--output", "xml" }, {0}, "--output \"xml\": must be json or yaml" },
 	{ { "--log-format", "logfmt" }, {0}, "--log-format \"logfmt\": must be json or text" },
@@ -376,12 +403,12 @@ static const struct bad_row bad_rows[] = {
 	{ { "--secret-name", "--force" }, {0}, "--secret-name: missing value (--secret-name N)" },
 	{ { "--output" }, {0}, "--output: missing value (--output json|yaml)" },
 	{ { "--bogus", "--help" }, {0}, "unknown option \"--bogus\": see --help" },
-	/* SPEC.md's planned options do not exist yet */
+	/* the planned options do not exist yet */
 	{ { "--ecr-public" }, {0}, "unknown option \"--ecr-public\": see --help" },
 	{ { "--extra-dockerconfig", "f" }, {0}, "unknown option \"--extra-dockerconfig\": see --help" },
 	{ { "--gcr-registries=gcr.io" }, {0}, "unknown option \"--gcr-registries=gcr.io\": see --help" },
 	{ { "--gcr-auth", "json-key" }, {0}, "unknown option \"--gcr-auth\": see --help" },
-	/* first error wins, in SPEC.md's order */
+	/* first error wins, in docs/reference.md's order */
 	{ { "--concurrency", "0", "--secret-name", "X" }, {0},
 	  "--secret-name \"X\": not a valid Secret name (DNS-1123 subdomain, at most 253)" },
 };
@@ -486,7 +513,8 @@ static void test_help_and_version(void)
 		"--log-format json|text", "LOG_FORMAT", "--log-level", "LOG_LEVEL", "-h, --help", "--version",
 		"default: ecr-creds", "default: 4", "default: 10", "default: 300", "default: json",
 		"default: info", "default: /var/run/secrets/kubernetes.io/serviceaccount",
-		"default: ecr-refresh", NULL
+		"default: ecr-refresh", "--watch", "WATCH=true", "--liveness-file F", "LIVENESS_FILE",
+		"--liveness-probe F", NULL
 	};
 	static char out[16384], out_h[16384];
 
@@ -722,8 +750,29 @@ static void test_glob_valid(void)
 	CHECK_EQ_INT(config_is_glob(NULL), 0);
 }
 
+static void test_durations(void)
+{
+	static const struct { const char *text; long want; } rows[] = {
+		{ "1m", 60 }, { "90m", 5400 }, { "6h", 21600 }, { "1h30m", 5400 }, { "1h0m30s", 3630 },
+		{ "24h", 86400 }, { "1440m", 86400 }, { "60s", 60 }, { "2m5s", 125 }, { "0h1m", 60 },
+		{ "", -1 }, { "6", -1 }, { "59s", -1 }, { "0m", -1 }, { "24h1s", -1 }, { "86401s", -1 },
+		{ "30m1h", -1 }, { "1h1h", -1 }, { "h", -1 }, { "1d", -1 }, { "1.5h", -1 }, { "6H", -1 },
+		{ "+6h", -1 }, { "6h ", -1 }, { "99999999999999999999h", -1 }, { "1ms", -1 },
+	};
+
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		long got = -1;
+		int rc = config_parse_duration(rows[i].text, &got);
+
+		if ((rc == 0 ? got : -1) != rows[i].want)
+			fprintf(stderr, "duration row %zu \"%s\"\n", i, rows[i].text);
+		CHECK_EQ_INT(rc == 0 ? got : -1, rows[i].want);
+	}
+}
+
 int main(void)
 {
+	test_durations();
 	test_good_rows();
 	test_bad_rows();
 	test_error_buffer();

@@ -128,7 +128,7 @@ static void test_token_valid(void)
 
 	CHECK_EQ_INT(ecr_parse_token_response(body, strlen(body), &t, err, sizeof err), 0);
 	CHECK_EQ_STR(t.username, "AWS");
-	/* Split at the FIRST ':' (PROTOCOLS.md 1). */
+	/* Split at the FIRST ':' (docs/design.md "ECR GetAuthorizationToken"). */
 	CHECK_EQ_STR(t.password, "pass:word+1");
 	CHECK_EQ_STR(t.auth, TOKEN_B64);
 	CHECK(t.expires_at == 1700000000.125);

@@ -3,10 +3,13 @@
  * input sits at the very end of a malloc'd block of its exact length, so ASan sees any
  * read past it), every limit at and over its edge, tables of bad input with the message
  * each must give, URLs, NO_PROXY, proxy variables, and http_request against a scripted
- * server in a child process (framing, reuse, retry, buffer and body limits, timeouts).
+ * server in a child process (framing, reuse, retry, buffer and body limits, timeouts), and
+ * streamed bodies split into lines: delivered byte by byte, cut at every byte, a line over
+ * the limit, a stalled peer.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -60,8 +63,8 @@ struct parsed {
 	char err[128];
 };
 
-/* -2 until buf[0..len) holds a complete response (at_eof: the stream ended there), -1 when
- * bad, else the bytes the response used. */
+/* HTTP_NEED_MORE until buf[0..len) holds a complete response (at_eof: the stream ended
+ * there), -1 when bad, else the bytes the response used. */
 static long parse_message(const char *buf, size_t len, int head_request, int at_eof,
                           struct parsed *out)
 {
@@ -102,13 +105,13 @@ static long parse_message(const char *buf, size_t len, int head_request, int at_
 	}
 	if (resp.content_length >= 0) {
 		if ((uint64_t)(len - off) < (uint64_t)resp.content_length)
-			return -2;
+			return HTTP_NEED_MORE;
 		out->body_len = (size_t)resp.content_length;
 		memcpy(out->body, buf + off, out->body_len);
 		return (long)(off + out->body_len);
 	}
 	if (!at_eof)
-		return -2;
+		return HTTP_NEED_MORE;
 	out->body_len = len - off;
 	memcpy(out->body, buf + off, out->body_len);
 	return (long)len;
@@ -219,7 +222,7 @@ static void test_every_truncation(void)
 		for (cut = 0; cut < len && ok; cut++) {
 			copy = exact_copy(vc->input, cut);
 			n = parse_message(copy, cut, vc->head_request, 0, &part);
-			if (n != -2) {
+			if (n != HTTP_NEED_MORE) {
 				fprintf(stderr, "case %s: cut %zu gave %ld (%s)\n", vc->name, cut, n,
 				        part.err);
 				ok = 0;
@@ -228,7 +231,8 @@ static void test_every_truncation(void)
 		}
 		CHECK(ok);
 
-		/* The first head: -2 before its end, then the same views at every longer length. */
+		/* The first head: HTTP_NEED_MORE before its end, then the same views at every
+		 * longer length. */
 		head_len = http_parse_head(vc->input, len, &first, err, sizeof(err));
 		CHECK(head_len > 0);
 		for (cut = 0; cut <= len && ok; cut++) {
@@ -237,7 +241,7 @@ static void test_every_truncation(void)
 			copy = exact_copy(vc->input, cut);
 			r = http_parse_head(copy, cut, &again, err, sizeof(err));
 			if (cut < (size_t)head_len) {
-				if (r != -2)
+				if (r != HTTP_NEED_MORE)
 					ok = 0;
 			} else if (r != head_len) {
 				ok = 0;
@@ -273,7 +277,7 @@ static void decode_parts(const char *in, size_t len, const size_t *splits, size_
 
 	memset(&dec, 0, sizeof(dec));
 	memset(out, 0, sizeof(*out));
-	out->rc = -2;
+	out->rc = HTTP_NEED_MORE;
 	for (i = 0; i <= nsplits; i++) {
 		size_t end = i < nsplits ? splits[i] : len, n = end - start;
 		char *part = exact_copy(in + start, n);
@@ -317,7 +321,7 @@ static int same_decoding(const struct decoded *a, const struct decoded *b)
 
 struct chunk_case {
 	const char *input;
-	long rc;              /* one shot: -2, -1, or bytes left */
+	long rc;              /* one shot: HTTP_NEED_MORE, -1, or bytes left */
 	const char *data;     /* decoded, for rc >= 0 */
 	const char *err;      /* for rc == -1 */
 };
@@ -332,7 +336,7 @@ static const struct chunk_case chunk_cases[] = {
 	{ "3\nabc\n0\n\n", 0, "abc", NULL },
 	{ "0\r\n\r\n", 0, "", NULL },
 	{ "0\r\n\r\nextra", 5, "", NULL },
-	{ "5\r\nhel", -2, NULL, NULL },
+	{ "5\r\nhel", HTTP_NEED_MORE, NULL, NULL },
 	{ "+5\r\nhello\r\n0\r\n\r\n", -1, NULL, "bad chunk size" },
 	{ "-5\r\nhello\r\n0\r\n\r\n", -1, NULL, "bad chunk size" },
 	{ " 5\r\nhello\r\n0\r\n\r\n", -1, NULL, "bad chunk size" },
@@ -419,7 +423,7 @@ static void test_chunked_limits(void)
 
 	/* The largest size that fits 64 bits is a size, not an overflow. */
 	decode_parts("ffffffffffffffff\r\nab", 20, NULL, 0, &out);
-	CHECK_EQ_INT(out.rc, -2);
+	CHECK_EQ_INT(out.rc, HTTP_NEED_MORE);
 	CHECK_EQ_MEM(out.data, out.data_len, "ab", 2);
 
 	/* Trailer section: exactly HTTP_MAX_TRAILER bytes after "0\r\n", then one more. */
@@ -458,7 +462,7 @@ static void test_head_limits(void)
 	/* ... every truncation of it needs more ... */
 	for (i = HTTP_MAX_HEADER - 8; i < HTTP_MAX_HEADER && ok; i++) {
 		copy = exact_copy(block, i);
-		if (http_parse_head(copy, i, &resp, err, sizeof(err)) != -2)
+		if (http_parse_head(copy, i, &resp, err, sizeof(err)) != HTTP_NEED_MORE)
 			ok = 0;
 		free(copy);
 	}
@@ -473,7 +477,7 @@ static void test_head_limits(void)
 	memset(block + n, 'a', HTTP_MAX_HEADER - 3 - n);
 	memcpy(block + HTTP_MAX_HEADER - 3, "\r\n\r\n", 4);
 	copy = exact_copy(block, HTTP_MAX_HEADER);
-	CHECK_EQ_INT(http_parse_head(copy, HTTP_MAX_HEADER, &resp, err, sizeof(err)), -2);
+	CHECK_EQ_INT(http_parse_head(copy, HTTP_MAX_HEADER, &resp, err, sizeof(err)), HTTP_NEED_MORE);
 	free(copy);
 	copy = exact_copy(block, HTTP_MAX_HEADER + 1);
 	err[0] = '\0';
@@ -483,7 +487,7 @@ static void test_head_limits(void)
 	/* A block with no end at all is refused once it passes the limit. */
 	memset(block, 'x', HTTP_MAX_HEADER + 1);
 	memcpy(block, "HTTP/1.1 200 OK\r\nX: ", 20);
-	CHECK_EQ_INT(http_parse_head(block, HTTP_MAX_HEADER, &resp, err, sizeof(err)), -2);
+	CHECK_EQ_INT(http_parse_head(block, HTTP_MAX_HEADER, &resp, err, sizeof(err)), HTTP_NEED_MORE);
 	CHECK_EQ_INT(http_parse_head(block, HTTP_MAX_HEADER + 1, &resp, err, sizeof(err)), -1);
 
 	/* HTTP_MAX_HEADERS headers, then one more. */
@@ -1350,6 +1354,308 @@ static void test_request_arguments(void)
 	CHECK_EQ_INT(conn.connects, 0);
 }
 
+/* ---- streamed bodies ------------------------------------------------------------------ */
+
+/* A server that answers one request with data[0..len) written in pieces of `piece` bytes,
+ * then CLOSEs, STALLs, or (KEEP) answers one more request with `next`. */
+struct raw_script {
+	const char *data;
+	size_t len, piece;
+	int after;
+	const char *next;
+};
+
+static void serve_raw(int listener, const struct raw_script *sc)
+{
+	static char request[65536];
+	size_t off = 0;
+	int fd;
+
+	signal(SIGPIPE, SIG_IGN);
+	alarm(10);
+	fd = accept(listener, NULL, NULL);
+	if (fd < 0 || read_request(fd, request, sizeof(request) - 1) < 0)
+		_exit(2);
+	while (off < sc->len) {
+		size_t n = sc->len - off < sc->piece ? sc->len - off : sc->piece;
+
+		if (write(fd, sc->data + off, n) < 0)
+			_exit(2);
+		off += n;
+		if (sc->piece < sc->len)
+			usleep(200);
+	}
+	if (sc->after == STALL)
+		pause();
+	if (sc->after == KEEP && sc->next && read_request(fd, request, sizeof(request) - 1) >= 0 &&
+	    write(fd, sc->next, strlen(sc->next)) < 0)
+		_exit(2);
+	close(fd);
+	_exit(0);
+}
+
+static int start_raw_server(struct server *srv, const struct raw_script *sc)
+{
+	struct sockaddr_in addr;
+	socklen_t len = sizeof(addr);
+	int listener = socket(AF_INET, SOCK_STREAM, 0);
+
+	memset(&addr, 0, sizeof(addr));
+	addr.sin_family = AF_INET;
+	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (listener < 0 || bind(listener, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
+	    listen(listener, 8) < 0 || getsockname(listener, (struct sockaddr *)&addr, &len) < 0)
+		return -1;
+	snprintf(srv->port, sizeof(srv->port), "%u", (unsigned)ntohs(addr.sin_port));
+	srv->report = -1;
+	srv->pid = fork();
+	if (srv->pid == 0)
+		serve_raw(listener, sc);
+	close(listener);
+	return srv->pid > 0 ? 0 : -1;
+}
+
+static void stop_raw_server(struct server *srv)
+{
+	kill(srv->pid, SIGKILL);
+	waitpid(srv->pid, NULL, 0);
+}
+
+static int open_stream(struct http_conn *conn, const char *port, struct http_response *resp,
+                       struct http_stream *stream)
+{
+	char url[64];
+	struct http_request req;
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%s/watch", port);
+	memset(&req, 0, sizeof(req));
+	req.method = "GET";
+	req.url = url;
+	req.deadline_ms = net_deadline_in(5000);
+	return http_stream_open(conn, &req, resp, stream);
+}
+
+/* Reads lines until the body ends or fails: the lines joined with '|' into out. Returns 0
+ * at the end of the body, or the HTTP_E* code. Polls like a watch does. */
+static int read_lines(struct http_conn *conn, struct http_stream *stream, struct http_line_reader *lr,
+                      char *out, size_t cap)
+{
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (;;) {
+		char *line;
+		size_t len;
+		int rc;
+
+		if (!http_stream_pending(conn, stream)) {
+			struct pollfd pfd = { conn->fd, POLLIN, 0 };
+
+			if (poll(&pfd, 1, 5000) != 1)
+				return HTTP_ETIMEOUT;
+		}
+		while ((rc = http_stream_line(conn, stream, lr, &line, &len, net_deadline_in(5000))) == 1) {
+			CHECK_EQ_INT(strlen(line), len);
+			used += (size_t)snprintf(out + used, cap - used, "%s%s", used ? "|" : "", line);
+		}
+		if (rc < 0)
+			return rc;
+		if (stream->ended)
+			return 0;
+	}
+}
+
+#define STREAM_HEAD "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+/* Lines cut across chunks, a CRLF line, an empty line, chunk extensions, a trailer. */
+static const char stream_body[] =
+	"8\r\n{\"a\":1}\n\r\n"
+	"3\r\ntwo\r\n"
+	"6;ext=1\r\n\n\r\nthr\r\n"
+	"4\r\nee\r\n\r\n"
+	"1\r\nx\r\n"
+	"2\r\nyz\r\n"
+	"0\r\nTrailer: t\r\n\r\n";
+static const char stream_lines[] = "{\"a\":1}|two||three|xyz";
+
+static void test_stream_lines(void)
+{
+	static char response[512], buf[HTTP_MAX_HEADER + 256], line_buf[16], out[256];
+	const size_t pieces[] = { 1, 3, 7, 4096 };
+
+	snprintf(response, sizeof(response), "%s%s", STREAM_HEAD, stream_body);
+	for (size_t i = 0; i < sizeof(pieces) / sizeof(pieces[0]); i++) {
+		struct raw_script sc = { response, strlen(response), pieces[i], KEEP,
+		                         "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok" };
+		struct http_line_reader lr = { line_buf, sizeof(line_buf), 0, 0 };
+		struct http_response resp;
+		struct http_stream stream;
+		struct http_conn conn;
+		struct server srv;
+
+		if (start_raw_server(&srv, &sc) < 0) {
+			CHECK(0);
+			return;
+		}
+		http_conn_init(&conn, buf, sizeof(buf), NULL);
+		CHECK_EQ_INT(open_stream(&conn, srv.port, &resp, &stream), 0);
+		CHECK_EQ_INT(resp.status, 200);
+		CHECK_EQ_INT(stream.open, 1);
+		CHECK_EQ_INT(read_lines(&conn, &stream, &lr, out, sizeof(out)), 0);
+		CHECK_EQ_STR(out, stream_lines);
+		/* the body ended cleanly: the connection carries the next request */
+		CHECK(conn.fd >= 0);
+		{
+			char url[64];
+
+			snprintf(url, sizeof(url), "http://127.0.0.1:%s/next", srv.port);
+			CHECK_EQ_INT(do_request(&conn, "GET", url, 0, 5000, &resp), 0);
+			CHECK_EQ_MEM(resp.body, resp.body_len, "ok", 2);
+			CHECK_EQ_INT(conn.connects, 1);
+		}
+		http_conn_close(&conn);
+		stop_raw_server(&srv);
+	}
+}
+
+/* The answer cut after every byte: an error at each cut (never a hang, never a partial
+ * line), the lines seen a prefix of the full ones. */
+static void test_stream_every_truncation(void)
+{
+	static char response[512], buf[HTTP_MAX_HEADER + 256], line_buf[16], out[256];
+	size_t full;
+
+	full = (size_t)snprintf(response, sizeof(response), "%s%s", STREAM_HEAD, stream_body);
+	for (size_t cut = 0; cut < full; cut++) {
+		struct raw_script sc = { response, cut, 4096, CLOSE, NULL };
+		struct http_line_reader lr = { line_buf, sizeof(line_buf), 0, 0 };
+		struct http_response resp;
+		struct http_stream stream;
+		struct http_conn conn;
+		struct server srv;
+		int rc;
+
+		if (start_raw_server(&srv, &sc) < 0) {
+			CHECK(0);
+			return;
+		}
+		http_conn_init(&conn, buf, sizeof(buf), NULL);
+		rc = open_stream(&conn, srv.port, &resp, &stream);
+		if (cut < strlen(STREAM_HEAD)) {
+			CHECK_EQ_INT(rc, HTTP_EIO);
+		} else {
+			CHECK_EQ_INT(rc, 0);
+			rc = read_lines(&conn, &stream, &lr, out, sizeof(out));
+			if (rc != HTTP_EIO)
+				fprintf(stderr, "cut %zu: rc %d [%s]\n", cut, rc, conn.err);
+			CHECK_EQ_INT(rc, HTTP_EIO);
+			CHECK(contains(conn.err, "connection closed in the streamed body"));
+			CHECK_EQ_INT(strncmp(stream_lines, out, strlen(out)), 0);
+			CHECK(out[0] == '\0' || stream_lines[strlen(out)] == '\0' || stream_lines[strlen(out)] == '|');
+			CHECK_EQ_INT(conn.fd, -1);
+		}
+		http_conn_close(&conn);
+		stop_raw_server(&srv);
+	}
+}
+
+static void test_stream_limits_and_answers(void)
+{
+	static char buf[HTTP_MAX_HEADER + 256], line_buf[16], out[256];
+	static const struct {
+		const char *response;
+		int open_rc, read_rc;
+		const char *lines, *err;
+	} cases[] = {
+		/* 15 bytes and the LF fit a 16-byte line buffer, 16 do not */
+		{ STREAM_HEAD "11\r\n0123456789abcdef\n\r\n0\r\n\r\n", 0, HTTP_ETOOBIG, "",
+		  "streamed line longer than 15 bytes" },
+		{ STREAM_HEAD "10\r\n0123456789abcde\n\r\n0\r\n\r\n", 0, 0, "0123456789abcde", NULL },
+		/* a last line without LF needs room for its NUL */
+		{ STREAM_HEAD "10\r\n0123456789abcdef\r\n0\r\n\r\n", 0, HTTP_ETOOBIG, "",
+		  "streamed line longer than 15 bytes" },
+		/* not a stream: the Status is read whole */
+		{ "HTTP/1.1 410 Gone\r\nContent-Length: 6\r\n\r\n{\"a\":1}", 0, 0, NULL, NULL },
+		/* Content-Length and close-delimited bodies stream too */
+		{ "HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\none\ntwo\n", 0, 0, "one|two", NULL },
+		{ "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\none\ntwo", 0, 0, "one|two", NULL },
+		{ STREAM_HEAD "zz\r\n", 0, HTTP_EPROTO, "", "bad chunk size" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct raw_script sc = { cases[i].response, strlen(cases[i].response), 4096, CLOSE, NULL };
+		struct http_line_reader lr = { line_buf, sizeof(line_buf), 0, 0 };
+		struct http_response resp;
+		struct http_stream stream;
+		struct http_conn conn;
+		struct server srv;
+		int rc;
+
+		if (start_raw_server(&srv, &sc) < 0) {
+			CHECK(0);
+			return;
+		}
+		http_conn_init(&conn, buf, sizeof(buf), NULL);
+		CHECK_EQ_INT(open_stream(&conn, srv.port, &resp, &stream), cases[i].open_rc);
+		if (cases[i].lines == NULL) {
+			CHECK_EQ_INT(stream.open, 0);
+			CHECK_EQ_INT(resp.status, 410);
+			CHECK_EQ_MEM(resp.body, resp.body_len, "{\"a\":1", 6);
+		} else {
+			rc = read_lines(&conn, &stream, &lr, out, sizeof(out));
+			if (rc != cases[i].read_rc)
+				fprintf(stderr, "stream case %zu: rc %d [%s]\n", i, rc, conn.err);
+			CHECK_EQ_INT(rc, cases[i].read_rc);
+			CHECK_EQ_STR(out, cases[i].lines);
+			if (cases[i].err) {
+				CHECK(contains(conn.err, cases[i].err));
+				CHECK(contains(conn.err, "http 127.0.0.1:"));
+				CHECK_EQ_INT(conn.fd, -1);
+			}
+		}
+		http_conn_close(&conn);
+		stop_raw_server(&srv);
+	}
+}
+
+/* A peer that stops sending: the read's deadline ends the stream; before the deadline a
+ * poll sees nothing, and a closed stream refuses further reads. */
+static void test_stream_stall(void)
+{
+	static char response[256], buf[HTTP_MAX_HEADER + 256], out[64];
+	struct raw_script sc;
+	struct http_response resp;
+	struct http_stream stream;
+	struct http_conn conn;
+	struct server srv;
+	struct pollfd pfd;
+	int64_t t0;
+	long n;
+
+	snprintf(response, sizeof(response), "%s4\r\none\n\r\n", STREAM_HEAD);
+	sc = (struct raw_script){ response, strlen(response), 4096, STALL, NULL };
+	if (start_raw_server(&srv, &sc) < 0) {
+		CHECK(0);
+		return;
+	}
+	http_conn_init(&conn, buf, sizeof(buf), NULL);
+	CHECK_EQ_INT(open_stream(&conn, srv.port, &resp, &stream), 0);
+	n = http_stream_read(&conn, &stream, out, sizeof(out), net_deadline_in(1000));
+	if (n == 0)   /* the first read may bring only the head's tail */
+		n = http_stream_read(&conn, &stream, out, sizeof(out), net_deadline_in(1000));
+	CHECK_EQ_INT(n, 4);
+	CHECK_EQ_MEM(out, (size_t)(n > 0 ? n : 0), "one\n", 4);
+	CHECK_EQ_INT(http_stream_pending(&conn, &stream), 0);
+	pfd = (struct pollfd){ conn.fd, POLLIN, 0 };
+	CHECK_EQ_INT(poll(&pfd, 1, 100), 0);
+	t0 = net_now_ms();
+	CHECK_EQ_INT(http_stream_read(&conn, &stream, out, sizeof(out), net_deadline_in(200)), HTTP_ETIMEOUT);
+	CHECK(net_now_ms() - t0 < 1000);
+	CHECK_EQ_INT(conn.fd, -1);
+	CHECK_EQ_INT(http_stream_read(&conn, &stream, out, sizeof(out), net_deadline_in(200)), HTTP_EARG);
+	http_conn_close(&conn);
+	stop_raw_server(&srv);
+}
+
 int main(void)
 {
 	test_every_truncation();
@@ -1366,5 +1672,9 @@ int main(void)
 	test_request_retry_and_close();
 	test_request_limits();
 	test_request_errors();
+	test_stream_lines();
+	test_stream_every_truncation();
+	test_stream_limits_and_answers();
+	test_stream_stall();
 	return UNIT_DONE();
 }

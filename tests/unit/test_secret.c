@@ -203,8 +203,42 @@ static void test_apply_body(void)
 	secret_body_free(&body);
 }
 
+static void test_config_digest(void)
+{
+	static const char *const hosts[] = { "2.dkr.ecr.us-east-1.amazonaws.com", "1.dkr.ecr.eu-west-1.amazonaws.com" };
+	static const char *const twice[] = { "1.dkr.ecr.eu-west-1.amazonaws.com", "2.dkr.ecr.us-east-1.amazonaws.com",
+	                                     "1.dkr.ecr.eu-west-1.amazonaws.com" };
+	char digest[SECRET_DIGEST_SIZE], again[SECRET_DIGEST_SIZE];
+	struct secret_spec with = spec;
+	cJSON *doc;
+	char *text;
+
+	/* known answers: sha256 of "HOST\n" for each sorted host, a NUL, the static entries */
+	CHECK_EQ_INT(secret_config_digest(hosts, 2, NULL, digest), 0);
+	CHECK_EQ_STR(digest, "c6d48afb50b341e003dd5a0cbc9b38c4e336d9e04c48b126d027509cc64561e1");
+	CHECK_EQ_INT(secret_config_digest(twice, 3, "", again), 0);
+	CHECK_EQ_STR(again, digest);
+	CHECK_EQ_INT(secret_config_digest(NULL, 0, NULL, digest), 0);
+	CHECK_EQ_STR(digest, "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d");
+	CHECK_EQ_INT(secret_config_digest(hosts, 2, "{\"https://index.docker.io/v1/\":{\"auth\":\"x\"}}", digest), 0);
+	CHECK_EQ_STR(digest, "c6c07fed8ca6d5cf9cb505457203a21159378cabd14458e6ce88eec364aa0bf6");
+	/* one host fewer is another digest */
+	CHECK_EQ_INT(secret_config_digest(hosts, 1, NULL, again), 0);
+	CHECK(strcmp(again, digest) != 0 && strlen(again) == 64);
+
+	/* the annotation, after the other two */
+	with.config_digest = digest;
+	doc = secret_manifest(&with);
+	text = secret_print_json(doc, 0);
+	CHECK(text && strstr(text, "\"ecr-refresh.io/expires-at\":\"2026-11-29T22:00:00Z\",\"ecr-refresh.io/config-digest\":"
+	                           "\"c6c07fed8ca6d5cf9cb505457203a21159378cabd14458e6ce88eec364aa0bf6\"}}") != NULL);
+	free(text);
+	cJSON_Delete(doc);
+}
+
 int main(void)
 {
+	test_config_digest();
 	test_apply_body();
 	test_base64();
 	test_manifest_json();

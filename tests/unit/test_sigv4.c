@@ -36,7 +36,7 @@ static const struct {
 	{ "aws-sig-v4-test-suite/get-header-value-multiline",
 	  "the original zip joins obs-fold lines with ',' (value1,value2,value3); the newer "
 	  "aws-c-auth copy of the same case, botocore (' '.join(value.split())) and "
-	  "PROTOCOLS.md section 2 join them with a space, which is what sigv4 does and what "
+	  "docs/design.md \"SigV4\" join them with a space, which is what sigv4 does and what "
 	  "aws-c-auth/get-header-value-multiline checks" },
 };
 
@@ -505,7 +505,7 @@ static void test_ecr_example(const char *root)
 		return;
 	cursor = text;
 	for (int with_token = 0; with_token < 2; with_token++) {
-		/* What aws.c sends: POST / with body {} (PROTOCOLS.md section 1). */
+		/* What aws.c sends: POST / with body {} (docs/design.md "ECR GetAuthorizationToken"). */
 		struct sigv4_header headers[] = {
 			{ "Content-Type", "application/x-amz-json-1.1" },
 			{ "X-Amz-Target", "AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken" },

@@ -1,5 +1,5 @@
 """The manifests we ship (cronjob.yaml, deploy/kustomize/) against the real kube-apiserver
-v1.20.2 of tests/k8s_cluster.py, and against the RBAC the end-to-end tests run under.
+v1.20.2 of tests/standins/k8s_cluster.py, and against the RBAC the end-to-end tests run under.
 
 - Every object is server-side applied with dryRun=All into namespaces created first (the
   apiserver validates it with defaults and admission, and persists nothing). The CronJob is
@@ -7,10 +7,13 @@ v1.20.2 of tests/k8s_cluster.py, and against the RBAC the end-to-end tests run u
   (the same schema there) and its jobTemplate as a batch/v1 Job, exactly what `kubectl
   create job --from=cronjob/ecr-refresh` makes of it. ttlSecondsAfterFinished is the one
   field v1.20 drops (alpha there). README.md says so.
-- The RBAC rules equal identity_manifests() of tests/k8s_cluster.py, which the end-to-end
+- The RBAC rules equal identity_manifests() of tests/standins/k8s_cluster.py, which the end-to-end
   tests run the binary under: that equality is what makes "the e2e tests pass" mean "the
-  product works under the shipped RBAC". No rule may delete, list or watch secrets, or use
-  "*"; the selector component adds `list` on namespaces and nothing else.
+  product works under the shipped RBAC". No rule may delete secrets or use
+  "*", and none may list or watch secrets but by the one name; the selector component adds
+  `list` on namespaces and `list`/`watch` on the Secrets of that name, nothing else.
+- deploy/watch is the base with a Deployment in place of the CronJob, reading the same
+  ConfigMap, plus the watch ClusterRole.
 - cronjob.yaml is checked as it is and with every optional setting enabled ("# " lines
   uncommented; "## " lines are prose): the commented YAML users enable must be valid too.
 - Every kustomization (base, target-namespace, each overlay, the network-policy component)
@@ -67,7 +70,8 @@ POD_START_S = 60
 STATIC_KEY_VARIABLES = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}
 
 KINDS_SHIPPED = {"Namespace", "ServiceAccount", "ConfigMap", "Role", "RoleBinding", "ClusterRole",
-                 "ClusterRoleBinding", "CronJob", "NetworkPolicy"}
+                 "ClusterRoleBinding", "CronJob", "NetworkPolicy",
+                 "Deployment"}
 
 # Fields kube-apiserver v1.20.2 drops without complaint: ttlSecondsAfterFinished is behind
 # the TTLAfterFinished feature gate, alpha (off) in 1.20, beta (on) from 1.21.
@@ -126,8 +130,11 @@ def pod_spec(cronjob):
     return cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]
 
 
-def container(cronjob):
-    containers = pod_spec(cronjob)["containers"]
+def container(workload):
+    """The one container of a CronJob or (deploy/watch) a Deployment."""
+    spec = workload["spec"]
+    pod = pod_spec(workload) if workload["kind"] == "CronJob" else spec["template"]["spec"]
+    containers = pod["containers"]
     assert len(containers) == 1
     return containers[0]
 
@@ -159,7 +166,8 @@ def assert_least_privilege(rules, where):
         assert "*" not in verbs | resources | groups | set(r.get("resourceNames", [])), (where, r)
         assert "delete" not in verbs and "deletecollection" not in verbs, (where, r)
         if "secrets" in resources:
-            assert not verbs & {"list", "watch"}, (where, r)
+            # listing Secrets only by the one name (the metadata-only read of them all)
+            assert not verbs & {"list", "watch"} or r.get("resourceNames") == [SECRET_NAME], (where, r)
             assert groups == {""}, (where, r)
         assert not verbs & {"escalate", "bind", "impersonate"}, (where, r)
 
@@ -303,9 +311,10 @@ def copy_tree(tmp_path, edit=None):
 
 def config_of(objects):
     """The tool's environment as the pod sees it: the ConfigMap's data (envFrom) overlaid by
-    the container's env. {NAME: value string, or the env entry's valueFrom}."""
-    cronjob = only(objects, "CronJob")
-    c = container(cronjob)
+    the container's env, of the CronJob or the watch Deployment. {NAME: value string, or the
+    env entry's valueFrom}."""
+    (workload,) = [o for o in objects if o["kind"] in ("CronJob", "Deployment")]
+    c = container(workload)
     assert c["envFrom"] == [{"configMapRef": {"name": CONFIG_NAME}}]
     maps = [o for o in objects if o["kind"] == "ConfigMap" and o["metadata"]["name"] == CONFIG_NAME]
     assert len(maps) == 1 and maps[0]["metadata"]["namespace"] == SA_NAMESPACE
@@ -323,6 +332,14 @@ def job_backoff_s(retries):
     return sum(min(10 * 2 ** i, 360) for i in range(retries))
 
 
+def duration_s(text):
+    """A duration as REFRESH_BEFORE takes it (docs/reference.md): 90m, 6h, 1h30m, 45s."""
+    m = re.fullmatch(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?", text)
+    assert m and text, text
+    h, mi, sec = (int(g or 0) for g in m.groups())
+    return h * 3600 + mi * 60 + sec
+
+
 def check_deadlines(cronjob, config):
     """Every pod the Job may start gets its whole run: the Job's deadline is at least
     (backoffLimit + 1) x (RUN_DEADLINE + POD_START_S) plus the back-off between pods."""
@@ -332,8 +349,11 @@ def check_deadlines(cronjob, config):
     assert job["activeDeadlineSeconds"] >= need, (
         "activeDeadlineSeconds %d < %d: (backoffLimit %d + 1) x (RUN_DEADLINE %d + %d) + back-off %d"
         % (job["activeDeadlineSeconds"], need, retries, run_deadline(config), POD_START_S, job_backoff_s(retries)))
-    # and the runs fit well inside the schedule: a Job never overlaps the next one
-    assert job["activeDeadlineSeconds"] + cronjob["spec"]["startingDeadlineSeconds"] < 6 * 3600
+    # A failing Job holds off the next runs (Forbid) for at most its deadline plus the
+    # starting deadline and one schedule period: far less than REFRESH_BEFORE, so a token
+    # is still rewritten hours before it expires (docs/security.md, "Token margin").
+    worst_delay = job["activeDeadlineSeconds"] + cronjob["spec"]["startingDeadlineSeconds"] + 600
+    assert worst_delay * 4 <= duration_s(config.get("REFRESH_BEFORE", "6h")), worst_delay
 
 
 def check_cronjob(cronjob):
@@ -341,9 +361,11 @@ def check_cronjob(cronjob):
     spec = cronjob["spec"]
     assert cronjob["apiVersion"] == "batch/v1"
     assert cronjob["metadata"]["namespace"] == SA_NAMESPACE
-    assert spec["schedule"] == "0 */6 * * *"
+    # every 10 minutes, writing only what needs it (docs/reference.md "--refresh-before")
+    assert spec["schedule"] == "*/10 * * * *"
+    assert env_of(cronjob)["REFRESH_BEFORE"].get("value") == "6h"
     assert spec["concurrencyPolicy"] == "Forbid"
-    assert spec["startingDeadlineSeconds"] > 0
+    assert 0 < spec["startingDeadlineSeconds"] < 600
     job = spec["jobTemplate"]["spec"]
     assert job["backoffLimit"] >= 0
     assert job["ttlSecondsAfterFinished"] > 0
@@ -403,9 +425,10 @@ def check_env_names(objects):
 
 
 def check_rbac(objects, service_accounts=False, selector=False, targets=TARGETS):
-    """Roles equal identity_manifests(); the selector ClusterRole holds what
-    identity_manifests(selector_mode=True) binds cluster-wide (`list` on namespaces) and
-    nothing more; bindings name the ServiceAccount; no forbidden verb anywhere."""
+    """Roles equal identity_manifests(); the selector ClusterRole equals what
+    identity_manifests(selector_mode=True) binds cluster-wide (`list` on namespaces, `list`/
+    `watch` on the Secrets of the one name) and nothing more; bindings name the
+    ServiceAccount; no forbidden verb anywhere."""
     for where, rule in all_rules(objects):
         assert_least_privilege([rule], where)
     subject = {"kind": "ServiceAccount", "name": SA_NAME, "namespace": SA_NAMESPACE}
@@ -429,7 +452,6 @@ def check_rbac(objects, service_accounts=False, selector=False, targets=TARGETS)
         return
     (cr,), (crb,) = cluster_roles, cluster_bindings
     assert canonical_rules(cr["rules"]) == canonical_rules(identity_rules("ClusterRole", selector_mode=True))
-    assert canonical_rules(cr["rules"]) == [(("",), ("namespaces",), (), ("list",))]
     assert crb["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
                               "name": cr["metadata"]["name"]}
     assert crb["subjects"] == [subject]
@@ -496,7 +518,7 @@ def test_cronjob_yaml_dry_run(k8s_cluster):
     objects = parse(read(CRONJOB_YAML))
     stored = check_against_apiserver(k8s_cluster, objects)
     job = stored[("CronJob", SA_NAMESPACE, "ecr-refresh")]
-    assert job["apiVersion"] == "batch/v1beta1" and job["spec"]["schedule"] == "0 */6 * * *"
+    assert job["apiVersion"] == "batch/v1beta1" and job["spec"]["schedule"] == "*/10 * * * *"
 
 
 def test_cronjob_yaml_with_every_option_enabled_dry_run(k8s_cluster):
@@ -650,10 +672,57 @@ def test_network_policy_component(k8s_cluster, tmp_path):
     check_against_apiserver(k8s_cluster, objects)
 
 
+# ---- tests: the watch Deployment (deploy/watch/) ---------------------------------------------
+
+WATCH = os.path.join(ROOT, "deploy", "watch")
+
+
+def test_watch_overlay_renders_and_dry_runs(k8s_cluster):
+    """deploy/watch is the CronJob's base with a one-replica Deployment running --watch in
+    place of the CronJob, reading the same ConfigMap, the same pod hardening, the exec
+    liveness probe on an emptyDir /tmp, and the watch ClusterRole: list and watch of our
+    Secret by name, of namespaces. The Roles come from target-namespace, as for the CronJob."""
+    objects = render(WATCH)
+    base = by_key(render(BASE))
+    got = by_key(objects)
+    assert set(got) - set(base) == {("Deployment", SA_NAMESPACE, "ecr-refresh"),
+                                    ("ClusterRole", None, "ecr-refresh-watch"),
+                                    ("ClusterRoleBinding", None, "ecr-refresh-watch")}
+    assert set(base) - set(got) == {("CronJob", SA_NAMESPACE, "ecr-refresh")}
+    deployment = only(objects, "Deployment")
+    spec = deployment["spec"]
+    assert spec["replicas"] == 1 and spec["strategy"] == {"type": "Recreate"}
+    pod = spec["template"]["spec"]
+    cronjob_pod = pod_spec(base[("CronJob", SA_NAMESPACE, "ecr-refresh")])
+    for field in ("serviceAccountName", "automountServiceAccountToken", "securityContext", "nodeSelector",
+                  "enableServiceLinks"):
+        assert pod[field] == cronjob_pod[field], field
+    (c,) = pod["containers"]
+    (cronjob_c,) = cronjob_pod["containers"]
+    assert c["securityContext"] == cronjob_c["securityContext"]
+    assert c["resources"] == cronjob_c["resources"]
+    assert c["image"] == cronjob_c["image"] == "%s:%s" % (IMAGE, release())
+    assert c["envFrom"] == cronjob_c["envFrom"] == [{"configMapRef": {"name": CONFIG_NAME}}]
+    env = {e["name"]: e.get("value") for e in c["env"]}
+    assert set(env) == {"WATCH", "LIVENESS_FILE"} and env["WATCH"] == "true"
+    assert config_of(objects)["REFRESH_BEFORE"] == "6h"
+    check_env_names(objects)
+    probe = c["livenessProbe"]["exec"]["command"]
+    assert probe == ["/ecr-refresh", "--liveness-probe", env["LIVENESS_FILE"]]
+    (mount,) = c["volumeMounts"]
+    assert env["LIVENESS_FILE"].startswith(mount["mountPath"] + "/")
+    assert [v["name"] for v in pod["volumes"] if "emptyDir" in v] == [mount["name"]]
+    watch_role = got[("ClusterRole", None, "ecr-refresh-watch")]
+    assert canonical_rules(watch_role["rules"]) == canonical_rules([
+        {"apiGroups": [""], "resources": ["secrets"], "resourceNames": [SECRET_NAME], "verbs": ["list", "watch"]},
+        {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["list", "watch"]}])
+    check_against_apiserver(k8s_cluster, objects)
+
+
 # ---- tests: the shipped RBAC in force -------------------------------------------------------
 
-def _can(cluster, sa_ns, ns, verb, resource, name=None):
-    attrs = {"namespace": ns, "verb": verb, "resource": resource, "version": "v1"}
+def _can(cluster, sa_ns, ns, verb, resource, name=None, group=""):
+    attrs = {"namespace": ns, "verb": verb, "resource": resource, "version": "v1", "group": group}
     if ns is None:
         del attrs["namespace"]
     if name:
@@ -703,8 +772,11 @@ def test_shipped_rbac_grants_exactly_what_the_tool_needs(k8s_cluster):
             assert not _can(c, sa_ns, ns, "patch", "secrets", "someone-elses")
             assert not _can(c, sa_ns, ns, "update", "secrets", SECRET_NAME)
             assert not _can(c, sa_ns, ns, "update", "serviceaccounts", "builder")
+            assert _can(c, sa_ns, ns, "create", "events", group="events.k8s.io")
+            assert not _can(c, sa_ns, ns, "patch", "events", group="events.k8s.io")
             for verb in ("list", "watch", "delete", "deletecollection"):
                 assert not _can(c, sa_ns, ns, verb, "secrets"), verb
+                assert not _can(c, sa_ns, ns, verb, "secrets", SECRET_NAME), verb
             assert not _can(c, sa_ns, ns, "delete", "secrets", SECRET_NAME)
         assert not _can(c, sa_ns, other, "create", "secrets")
         assert not _can(c, sa_ns, None, "list", "namespaces")
@@ -713,6 +785,10 @@ def test_shipped_rbac_grants_exactly_what_the_tool_needs(k8s_cluster):
         for obj in applied:
             c.apply(obj, field_manager=FIELD_MANAGER)
         assert _can(c, sa_ns, None, "list", "namespaces")
+        for verb in ("list", "watch"):
+            assert _can(c, sa_ns, None, verb, "secrets", SECRET_NAME), verb
+            assert not _can(c, sa_ns, None, verb, "secrets", "someone-elses"), verb
+            assert not _can(c, sa_ns, None, verb, "secrets"), verb
         assert not _can(c, sa_ns, None, "watch", "namespaces")
         assert not _can(c, sa_ns, None, "get", "namespaces", other)
         for verb, name in (("create", None), ("patch", SECRET_NAME), ("get", SECRET_NAME), ("list", None)):
@@ -739,9 +815,9 @@ def test_kubectl_apply_target_namespace_adds_a_namespace(k8s_cluster, tmp_path):
 
 
 def test_e2e_tests_run_under_identity_manifests_only():
-    """tests/test_k8s_e2e.py gets its RBAC from setup_identity() (identity_manifests()) and
+    """tests/e2e/test_k8s_e2e.py gets its RBAC from setup_identity() (identity_manifests()) and
     nowhere else, so the equality checked above covers what it ran under."""
-    source = read(os.path.join(ROOT, "tests", "test_k8s_e2e.py"))
+    source = read(os.path.join(ROOT, "tests", "e2e", "test_k8s_e2e.py"))
     assert "setup_identity(" in source
     for marker in ("rbac.authorization.k8s.io", '"Role"', '"ClusterRole"', "rolebindings", "clusterroles"):
         assert marker not in source, marker

@@ -1,4 +1,4 @@
-"""Self-tests of the AWS stand-in (tests/awsstub.py): real botocore clients and providers
+"""Self-tests of the AWS stand-in (tests/standins/awsstub.py): real botocore clients and providers
 succeed against it, and what botocore would never send (wrong key, tampered header or body,
 unsigned token, wrong scope, stale date) is refused with the code AWS answers. Its SigV4
 verifier also agrees with the AWS test-suite vectors and with an independent signer written
@@ -27,8 +27,11 @@ import pytest
 from botocore.config import Config
 
 import awsstub
+from conftest import ROOT
 
-SUITE = "/work/shared/sigv4-test-suite"
+# The AWS SigV4 test suite: $SIGV4_TEST_SUITE, else beside the repository (as the
+# apiserver is found, tests/standins/k8s_cluster.py).
+SUITE = os.environ.get("SIGV4_TEST_SUITE") or os.path.join(os.path.dirname(ROOT), "shared", "sigv4-test-suite")
 EXAMPLE_SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 EXAMPLE_TOKEN = ("AQoDYXdzEPT//////////wEXAMPLEtc764bNrC9SAPBSM22wDOk4x4HIZ8j4FZTwdQWLWsKWHGBuFqwAe"
                  "MicRXmxfpSPfIeoIYRqTflfKD8YUuwthAx7mSEI/qkPpKPi/kMcGdQrmGdeehM4IC1NtBmUpp2wUE8ph"
@@ -699,14 +702,14 @@ def test_verifier_accepts_aws_suite_vectors(path):
                                           "service", ["us-east-1"])
     if os.path.basename(path) == "get-header-value-multiline.sreq":
         # The old suite joins folded lines with ","; AWS's later vectors (aws-c-auth),
-        # PROTOCOLS.md and botocore join them with " ". The stub follows botocore.
+        # docs/design.md "SigV4" and botocore join them with " ". The stub follows botocore.
         with pytest.raises(awsstub.AwsError) as e:
             verify()
         assert e.value.code == "InvalidSignatureException"
         return
     if os.path.basename(path) == "post-sts-header-after.sreq":
         # The token was added after signing: allowed by some services, never by the
-        # stub, because botocore and aws-c-auth sign it (PROTOCOLS.md section 2).
+        # stub, because botocore and aws-c-auth sign it (docs/design.md "SigV4").
         with pytest.raises(awsstub.AwsError) as e:
             verify()
         assert e.value.code == "IncompleteSignatureException"
@@ -788,7 +791,7 @@ def test_verifier_accepts_derived_ecr_vectors():
 
 
 def sign_by_hand(method, path, pairs, body, credential, region, service, amz_date):
-    """SigV4 written from the spec text (PROTOCOLS.md section 2), not from botocore."""
+    """SigV4 written from the spec text (docs/design.md "SigV4"), not from botocore."""
     merged = {}
     for name, value in pairs:
         merged.setdefault(name.lower(), []).append(" ".join(value.split()))

@@ -1,5 +1,5 @@
 """Self-tests of the Kubernetes test harness: the real apiserver, the product's RBAC as
-tests/k8s_cluster.py defines it, ServiceAccount tokens, and the fault proxy. Plain Python
+tests/standins/k8s_cluster.py defines it, ServiceAccount tokens, and the fault proxy. Plain Python
 HTTP only (the product's client is tested elsewhere, against this harness)."""
 import base64
 import http.client
@@ -126,12 +126,16 @@ def test_manifests_are_least_privilege():
         ("ServiceAccount", "sys"), ("Role", "a"), ("RoleBinding", "a"), ("Role", "b"), ("RoleBinding", "b")]
     assert m[1]["rules"] == [
         {"apiGroups": [""], "resources": ["secrets"], "verbs": ["create"]},
-        {"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["s"], "verbs": ["get", "patch"]}]
+        {"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["s"], "verbs": ["get", "patch"]},
+        {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create"]}]
     m = identity_manifests(["a"], selector_mode=True, service_accounts=["app"])
-    assert m[1]["rules"][2] == {"apiGroups": [""], "resources": ["serviceaccounts"],
+    assert m[1]["rules"][3] == {"apiGroups": [""], "resources": ["serviceaccounts"],
                                 "resourceNames": ["app"], "verbs": ["get", "update"]}
     assert m[-2]["kind"] == "ClusterRole"
-    assert m[-2]["rules"] == [{"apiGroups": [""], "resources": ["namespaces"], "verbs": ["list"]}]
+    # listing Secrets only by the one name (the metadata-only read of them all)
+    assert m[-2]["rules"] == [{"apiGroups": [""], "resources": ["namespaces"], "verbs": ["list"]},
+                              {"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["ecr-creds"],
+                               "verbs": ["list", "watch"]}]
 
 
 def test_tokens_and_sa_dir(k8s_cluster, identity, tmp_path):

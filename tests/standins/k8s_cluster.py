@@ -1,6 +1,6 @@
 """A real Kubernetes API server for tests: kube-apiserver v1.20.2 + etcd 3.4 on loopback,
-RBAC on, TLS from a CA of its own (tests/pki.py), ServiceAccount tokens from the
-TokenRequest API. See /work/shared/k8s/README.md (../shared/k8s/README.md from the repo).
+RBAC on, TLS from a CA of its own (tests/standins/pki.py), ServiceAccount tokens from the
+TokenRequest API (docs/design.md "The Kubernetes API from a pod").
 
     cluster = Cluster(tmpdir); cluster.start()
     ns = cluster.unique_namespace("apply")
@@ -41,7 +41,7 @@ import urllib.parse
 
 import pki
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 APISERVER_XZ = os.path.join(os.path.dirname(ROOT), "shared", "k8s", "kube-apiserver-v1.20.2-linux-amd64.xz")
 APISERVER_SHA256 = "301d0dfceb12dbf0c954264f7633be205957aedfd0e2d3a2138e1a91936d987d"
 APISERVER_DIR = os.path.join(ROOT, "build", "k8s")
@@ -104,20 +104,23 @@ def identity_manifests(namespaces, secret_name="ecr-creds", sa_name="ecr-refresh
     """The ServiceAccount and the least-privilege RBAC objects ecr-refresh runs with, as
     dicts, in apply order: ServiceAccount, per target namespace a Role and RoleBinding, and
     with selector_mode (a --namespace-selector, or globs in --namespaces) a ClusterRole
-    allowing `list` on namespaces and its ClusterRoleBinding.
+    allowing `list` on namespaces, `list`/`watch` on secrets narrowed to secret_name (the
+    one metadata-only read of every such Secret) and its ClusterRoleBinding.
 
     Secrets: SSA creating a Secret needs `create`, which RBAC cannot narrow by name
     (https://kubernetes.io/docs/reference/access-authn-authz/rbac/#referring-to-resources:
     create requests carry no name at authorization time); `get` and `patch` are narrowed
     to the one Secret. service_accounts=True adds `get`,`update` on every ServiceAccount
     of the namespace (read-modify-PUT of imagePullSecrets); a list of names narrows that
-    rule to those ServiceAccounts."""
+    rule to those ServiceAccounts. `create` on events (events.k8s.io) lets failures show
+    as Events; without it they go to the log only."""
     labels = {"app.kubernetes.io/name": "ecr-refresh"}
     subject = {"kind": "ServiceAccount", "name": sa_name, "namespace": sa_namespace}
     rules = [
         {"apiGroups": [""], "resources": ["secrets"], "verbs": ["create"]},
         {"apiGroups": [""], "resources": ["secrets"], "resourceNames": [secret_name],
          "verbs": ["get", "patch"]},
+        {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create"]},
     ]
     if service_accounts:
         rule = {"apiGroups": [""], "resources": ["serviceaccounts"], "verbs": ["get", "update"]}
@@ -139,7 +142,9 @@ def identity_manifests(namespaces, secret_name="ecr-creds", sa_name="ecr-refresh
     if selector_mode:
         out.append({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
                     "metadata": {"name": sa_name, "labels": labels},
-                    "rules": [{"apiGroups": [""], "resources": ["namespaces"], "verbs": ["list"]}]})
+                    "rules": [{"apiGroups": [""], "resources": ["namespaces"], "verbs": ["list"]},
+                              {"apiGroups": [""], "resources": ["secrets"], "resourceNames": [secret_name],
+                               "verbs": ["list", "watch"]}]})
         out.append({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
                     "metadata": {"name": sa_name, "labels": labels},
                     "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
@@ -159,6 +164,7 @@ RESOURCES = {
     "ClusterRole": ("/apis/rbac.authorization.k8s.io/v1", "clusterroles", False),
     "ClusterRoleBinding": ("/apis/rbac.authorization.k8s.io/v1", "clusterrolebindings", False),
     "Job": ("/apis/batch/v1", "jobs", True),
+    "Deployment": ("/apis/apps/v1", "deployments", True),
     "CronJob": ("/apis/batch/v1beta1", "cronjobs", True),   # v1.20 serves no batch/v1 CronJob
     "NetworkPolicy": ("/apis/networking.k8s.io/v1", "networkpolicies", True),
 }
@@ -253,6 +259,18 @@ def _die_with_parent():
         pass
 
 
+def _terminate(proc):
+    """SIGTERM, then SIGKILL if it lingers, and always reap. None is fine."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 # ---------------------------------------------------------------------------------------
 
 class Cluster:
@@ -341,8 +359,8 @@ class Cluster:
                  "--initial-cluster", "default=http://127.0.0.1:%d" % peer_port],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log, preexec_fn=_die_with_parent)
 
-    def _start_apiserver(self, apiserver):
-        self.port = free_port()
+    def _start_apiserver(self, apiserver, port=None):
+        self.port = port or free_port()
         d = self.dir
         with open(self.apiserver_log, "ab") as log:
             self._apiserver = subprocess.Popen(
@@ -382,17 +400,38 @@ class Cluster:
         # The apiserver first, so it does not log a storm of etcd errors; SIGTERM, then
         # SIGKILL if it lingers, and always reap.
         for attr in ("_apiserver", "_etcd"):
-            proc = getattr(self, attr)
-            if proc is None:
-                continue
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            _terminate(getattr(self, attr))
             setattr(self, attr, None)
+
+    def stop_apiserver(self):
+        """Stops the apiserver alone (etcd keeps its data): clients see the connection drop."""
+        proc, self._apiserver = self._apiserver, None
+        _terminate(proc)
+
+    def start_apiserver(self):
+        """Starts the apiserver again on the same port, over the same etcd, and waits for /readyz."""
+        self._start_apiserver(find_kube_apiserver(), port=self.port)
+        self._wait_ready(time.monotonic())
+
+    def etcdctl(self, *args):
+        """Runs etcdctl (Debian etcd-client, API v3) against the cluster's etcd; its stdout."""
+        exe = shutil.which("etcdctl")
+        if not exe:
+            raise ClusterError("no etcdctl: apt-get install -y etcd-client")
+        proc = subprocess.run([exe, "--endpoints=http://127.0.0.1:%d" % self.etcd_port] + list(args),
+                              env={"ETCDCTL_API": "3", "PATH": "/usr/bin:/bin"}, capture_output=True,
+                              text=True, timeout=60)
+        if proc.returncode != 0:
+            raise ClusterError("etcdctl %s failed: %s" % (" ".join(args), proc.stderr.strip()))
+        return proc.stdout
+
+    def etcd_compact(self):
+        """Compacts etcd up to its current revision: a watch from an older resourceVersion
+        then ends in 410 Gone. Returns that revision."""
+        status = json.loads(self.etcdctl("endpoint", "status", "-w", "json"))
+        revision = status[0]["Status"]["header"]["revision"]
+        self.etcdctl("compact", str(revision), "--physical")
+        return revision
 
     @property
     def url(self):
@@ -400,7 +439,7 @@ class Cluster:
 
     def serving_cert_for(self, name):
         """(cert, key) from the cluster CA with the apiserver's SANs, made once per name:
-        for servers that stand in front of the apiserver (tests/faultproxy.py)."""
+        for servers that stand in front of the apiserver (tests/standins/faultproxy.py)."""
         if name not in self._serving:
             self._serving[name] = self.ca.issue(name, dns=SERVING_DNS, ips=SERVING_IPS)
         return self._serving[name]

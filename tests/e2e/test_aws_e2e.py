@@ -1,4 +1,4 @@
-"""End to end: the built binary against the local AWS stand-in (tests/awsstub.py), with
+"""End to end: the built binary against the local AWS stand-in (tests/standins/awsstub.py), with
 --output so no cluster is needed. Every credential source, one token per region, retries,
 refusals, proxies and configuration errors; and in every test, no secret the stub knows
 (nor one planted in the environment) reaches stderr or stdout in the clear.
@@ -83,7 +83,7 @@ def secrets_from(proc, fmt):
     assert text.startswith("---\n")
     docs = [d for d in text.split("---\n") if d]
     for d in docs:
-        # Key lines of the fixed layout (SPEC.md "Kubernetes"), with or without PyYAML.
+        # Key lines of the fixed layout (docs/reference.md "The Secret"), with or without PyYAML.
         assert 'apiVersion: "v1"\n' in d and 'kind: "Secret"\n' in d
         assert 'type: "kubernetes.io/dockerconfigjson"\n' in d
         assert '    app.kubernetes.io/managed-by: "ecr-refresh"\n' in d
@@ -529,7 +529,8 @@ CLUSTER_MODE_BAD_CONFIGS = [
                          ids=[m for _, _, m in CLUSTER_MODE_BAD_CONFIGS])
 def test_cluster_mode_configuration_errors_contact_nothing(aws_stub, tmp_path, env_changes, args, message):
     """Without --output, what the Kubernetes phase would refuse as configuration is found
-    before AWS is asked for anything (SPEC.md: exit 2, nothing was contacted)."""
+    before AWS is asked for anything (docs/reference.md "Exit codes": 2,
+    nothing was contacted)."""
     sa = tmp_path / "sa"
     sa.mkdir()
     env = base_env(aws_stub, tmp_path, **aws_stub.env_static_keys(), SERVICEACCOUNT_DIR=str(sa))

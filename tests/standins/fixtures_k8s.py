@@ -1,5 +1,5 @@
-"""pytest fixtures for the real kube-apiserver (tests/k8s_cluster.py) and the fault proxy
-in front of it (tests/faultproxy.py).
+"""pytest fixtures for the real kube-apiserver (tests/standins/k8s_cluster.py) and the fault proxy
+in front of it (tests/standins/faultproxy.py).
 
     def test_x(k8s_cluster, k8s_fault_proxy, tmp_path):
         ns = k8s_cluster.unique_namespace("x")

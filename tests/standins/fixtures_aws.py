@@ -1,4 +1,4 @@
-"""pytest fixtures for the local AWS stand-in (tests/awsstub.py).
+"""pytest fixtures for the local AWS stand-in (tests/standins/awsstub.py).
 
     def test_x(aws_stub):                    # fresh stub, regions us-east-1 + eu-west-1
         env = {**aws_stub.env(), **aws_stub.env_static_keys()}

@@ -1,5 +1,5 @@
 """End-to-end tests of http.c through tests/tools/httpc against real servers: Python's
-http.server (HTTP/1.1, counting the connections it accepts), python ssl with tests/pki.py
+http.server (HTTP/1.1, counting the connections it accepts), python ssl with tests/standins/pki.py
 certificates, raw sockets for hostile or stalled peers, and a real tinyproxy for CONNECT.
 
 Point at another build folder with ECR_BUILD=build-NAME (default "build").

@@ -2,7 +2,7 @@
 
 The docs (README.md, docs/*.md) quote whole JSON log lines in indented code blocks. Each
 scenario below makes build/ecr-refresh print such a line for real, against the real
-kube-apiserver (tests/k8s_cluster.py) and the AWS stand-in (tests/awsstub.py), and maps the
+kube-apiserver (tests/standins/k8s_cluster.py) and the AWS stand-in (tests/standins/awsstub.py), and maps the
 test's own names (random namespaces, 127.0.0.1:PORT, temporary folders) to the example
 names the docs use (team-a, 10.100.0.1:443, /var/run/secrets/...). A quoted line must then
 equal a produced line field by field, but for `ts`, `seconds` and `expires_at`; and every scenario's line

@@ -1,5 +1,5 @@
 """A local stand-in for the AWS endpoints ecr-refresh talks to, speaking their real wire
-formats (see /work/shared/PROTOCOLS.md) so the end-to-end tests never reach the internet.
+formats (see docs/design.md) so the end-to-end tests never reach the internet.
 
     stub = AwsStub(tmpdir, regions=["us-east-1", "eu-west-1"]).start()
     env = {**stub.env(), **stub.env_static_keys()}   # run the binary with env

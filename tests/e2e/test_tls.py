@@ -1,5 +1,5 @@
 """The TLS client (net.c + tls.c + anchors.c) end to end, through build/tools/tlsprobe, against
-real servers: `openssl s_server` and Python's ssl module, with certificates from tests/pki.py.
+real servers: `openssl s_server` and Python's ssl module, with certificates from tests/standins/pki.py.
 
 Set ECR_BUILD to test another build folder (default "build").
 """
