@@ -148,7 +148,7 @@ $(B)/fuzz/obj/anchors_embedded.o: $(GEN)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(WARN) $(DEFS) -g -O1 -fsanitize=fuzzer-no-link,address,undefined $(INCS) -c -o $@ $<
 
-$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJ) $(HOST_LIBS)
+$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard tests/fuzz/*.h) $(FUZZ_OBJ) $(HOST_LIBS)
 	$(FUZZ_CC) $(WARN) $(DEFS) $(FUZZFL) $(INCS) -o $@ $< $(FUZZ_OBJ) $(HOST_LIBS) -lpthread
 
 fuzz: $(addprefix $(B)/fuzz/,$(FUZZERS))

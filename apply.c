@@ -35,8 +35,7 @@
 #include "secret.h"
 #include "targets.h"
 
-#define WORKER_SLACK        (64 * 1024)
-#define BUF_SIZE_MAX        (HTTP_MAX_HEADER + HTTP_DEFAULT_MAX_BODY)
+#define WORKER_SLACK        (32 * 1024)     /* request head (token, URL) and a small answer */
 #define SA_CONFLICT_RETRIES 5
 #define WORKER_STACK        (256 * 1024)
 #define VERSION_MAX         128
@@ -126,7 +125,9 @@ static int build_path(struct worker *w, const char *fmt, ...)
 static int call(struct worker *w, const char *method, const char *accept, const char *content_type,
                 const char *body, size_t body_len, struct k8s_reply *r)
 {
-	struct k8s_request req = { method, w->path, accept, content_type, body, body_len };
+	/* a metadata-only answer (PartialObjectMetadata) has the smaller limit */
+	struct k8s_request req = { method, w->path, accept, content_type, body, body_len,
+	                           strstr(accept, "as=PartialObjectMetadata") ? K8S_ANSWER_MAX_METADATA : 0 };
 
 	return k8s_call(w->conn, &req, r);
 }
@@ -257,7 +258,7 @@ static int add_to_service_account(struct worker *w, const char *ns, const char *
 		if (rc <= 0)
 			return rc;
 		rc = put_service_account(w, ns, sa, put_body, r);
-		free(put_body);
+		cJSON_free(put_body);
 		if (rc != 0)
 			return rc > 0 ? 0 : -1;
 	}
@@ -594,6 +595,8 @@ static void *worker_main(void *arg)
 		if (!t)
 			break;
 		run->job(w, t);
+		/* a large answer's bytes go back to the budget before the next namespace */
+		k8s_conn_shrink(w->conn);
 	}
 	return NULL;
 }
@@ -696,7 +699,7 @@ static size_t list_buf_size(size_t targets)
 {
 	size_t size = HTTP_MAX_HEADER + WORKER_SLACK + 2048 * (targets < FRESH_LIST_LIMIT ? targets : FRESH_LIST_LIMIT);
 
-	return size < BUF_SIZE_MAX ? size : BUF_SIZE_MAX;
+	return size < K8S_BUF_MAX ? size : K8S_BUF_MAX;
 }
 
 /*
@@ -772,8 +775,8 @@ static void summary(const struct apply_phase *run, const unsigned counts[RESULT_
 	          run->cfg->dry_run ? "dry_run" : NULL, "true", NULL);
 }
 
-/* The apply body, and room for the apply's answer (the Secret, managedFields, maybe other
- * managers' keys) or a dry run's full read of it; grown on demand up to BUF_SIZE_MAX.
+/* The apply body, and room for the request head and the apply's answer (metadata, or with
+ * --dry-run the Secret); grown per answer from the budget up to K8S_BUF_MAX.
  * Returns 0 or -1 (out of memory). */
 static int prepare_body(struct apply_phase *run)
 {
@@ -781,10 +784,9 @@ static int prepare_body(struct apply_phase *run)
 	struct secret_spec spec = { run->cfg->secret_name, "", p->dockerconfigjson, p->registries, p->expires_at,
 	                            p->config_digest };
 
-	run->worker_buf_size = HTTP_MAX_HEADER + WORKER_SLACK +
-	                       2 * (strlen(p->dockerconfigjson) * 4 / 3 + strlen(p->registries));
-	if (run->worker_buf_size > BUF_SIZE_MAX)
-		run->worker_buf_size = BUF_SIZE_MAX;
+	run->worker_buf_size = WORKER_SLACK + 2 * (strlen(p->dockerconfigjson) * 4 / 3 + strlen(p->registries));
+	if (run->worker_buf_size > K8S_BUF_MAX)
+		run->worker_buf_size = K8S_BUF_MAX;
 	return secret_body_init(&run->body, &spec);
 }
 
@@ -944,6 +946,6 @@ int apply_preflight(const struct config *cfg, char *err, size_t errlen)
 
 	if (cfg->namespaces.count == 0 && !cfg->namespace_selector &&
 	    targets_own_namespace(cfg->serviceaccount_dir, own, sizeof own, err, errlen) < 0)
-		return -1;
+		return EXIT_CONFIG;
 	return k8s_client_check(cfg, err, errlen);
 }

@@ -67,10 +67,10 @@ void apply_run_failed(struct apply_phase *phase, const char *message);
 /* apply_open then apply_write of params, for a caller that has its payload first. */
 int apply_run(const struct apply_params *params);
 
-/* Checks, without any network, what apply_run would refuse as configuration: the API
- * server address, the pod's own namespace when it is the default target, the field
- * manager, the ServiceAccount files. Returns 0, or -1 with one line in err (the caller
- * exits 2 before contacting anything). */
+/* Checks, without any network, what apply_run would refuse: the API server address, the
+ * pod's own namespace when it is the default target, the field manager, the ServiceAccount
+ * folder and files (k8s_client_check). Returns 0, or the exit code with one line in err
+ * (EXIT_CONFIG, or EXIT_KUBERNETES for an unusable ca.crt), before anything is contacted. */
 int apply_preflight(const struct config *cfg, char *err, size_t errlen);
 
 #endif

@@ -57,12 +57,14 @@ static int settle_call(struct aws_client *c, const struct aws_json_call *call, s
 static size_t signed_fields(const struct aws_client *c, const struct signed_call *sc, const char *amz_date,
                             struct sigv4_header fields[5])
 {
+	const char *type = sc->call->content_type ? sc->call->content_type : "application/x-amz-json-1.1";
 	size_t n = 0;
 
 	fields[n++] = (struct sigv4_header){ "Host", sc->host };
-	fields[n++] = (struct sigv4_header){ "Content-Type", "application/x-amz-json-1.1" };
+	fields[n++] = (struct sigv4_header){ "Content-Type", type };
 	fields[n++] = (struct sigv4_header){ "X-Amz-Date", amz_date };
-	fields[n++] = (struct sigv4_header){ "X-Amz-Target", sc->call->target };
+	if (sc->call->target)
+		fields[n++] = (struct sigv4_header){ "X-Amz-Target", sc->call->target };
 	/* Temporary credentials: the token is sent and signed (docs/design.md "SigV4"). */
 	if (c->creds.session_token[0])
 		fields[n++] = (struct sigv4_header){ "X-Amz-Security-Token", c->creds.session_token };
@@ -138,8 +140,12 @@ static enum step after_error_answer(struct aws_client *c, struct signed_call *sc
 	const struct http_header *type_header = http_find_header(resp, "X-Amzn-ErrorType");
 	char type[AWS_MAX_ERROR_TYPE], message[256];
 
-	aws_parse_error_json(resp->body, resp->body_len, type_header ? type_header->value : NULL,
-	                     type_header ? type_header->value_len : 0, type, sizeof type, message, sizeof message);
+	if (sc->call->content_type)
+		aws_parse_query_error(resp->body, resp->body_len, type, sizeof type, message, sizeof message);
+	else
+		aws_parse_error_json(resp->body, resp->body_len, type_header ? type_header->value : NULL,
+		                     type_header ? type_header->value_len : 0, type, sizeof type, message,
+		                     sizeof message);
 	aws_describe_error(c->err, sizeof c->err, sc->prefix, type, resp->status, message);
 	snprintf(sc->why, sizeof sc->why, "%s", type[0] ? type : "HTTP error");
 	if (aws_credential_error(type) && !sc->refreshed && c->settings.source != AWS_SOURCE_ENV

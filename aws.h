@@ -81,8 +81,10 @@ struct aws_json_call {
 	enum aws_service service;
 	const char *region;                  /* signing region, and the endpoint's */
 	const char *operation;               /* "GetAuthorizationToken", for messages */
-	const char *target;                  /* X-Amz-Target */
-	const char *body;                    /* JSON input, "{}" at least */
+	const char *target;                  /* X-Amz-Target; NULL for the Query protocol */
+	const char *body;                    /* JSON input, "{}" at least; or the form */
+	const char *content_type;            /* NULL: AWS JSON 1.1; else the Query protocol's
+	                                      * form type, and errors are read as XML */
 };
 
 /*

@@ -351,6 +351,8 @@ static int fetch_container(struct aws_client *c, struct aws_credentials *out)
 	}
 	snprintf(prefix, sizeof prefix, "container credentials from %s%s%s:%s",
 	         strchr(url.host, ':') ? "[" : "", url.host, strchr(url.host, ':') ? "]" : "", url.port);
+	if (aws_check_full_uri(s->container_url, 1, c->err, sizeof c->err) != 0)
+		return AWS_ECREDS;
 	for (attempt = 1;; attempt++) {
 		struct http_request req;
 		size_t header_count = 1;

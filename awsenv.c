@@ -177,7 +177,7 @@ static int container_address_allowed(const struct sockaddr *sa)
 	return a[0] == 127 || memcmp(a, ecs_v4, 4) == 0 || memcmp(a, eks_v4, 4) == 0;
 }
 
-static int check_full_uri(const char *uri, char *err, size_t errlen)
+int aws_check_full_uri(const char *uri, int resolve, char *err, size_t errlen)
 {
 	struct http_url url;
 	struct addrinfo hints, *res = NULL, *ai;
@@ -188,11 +188,12 @@ static int check_full_uri(const char *uri, char *err, size_t errlen)
 		snprintf(err, errlen, "AWS_CONTAINER_CREDENTIALS_FULL_URI: %s", uerr);
 		return AWS_ECONFIG;
 	}
-	if (url.https)
+	if (url.https || (!url.host_is_ip && !resolve))
 		return 0;
 	memset(&hints, 0, sizeof hints);
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = url.host_is_ip ? AI_NUMERICHOST : 0;
 	rc = getaddrinfo(url.host, url.port, &hints, &res);
 	if (rc != 0) {
 		snprintf(err, errlen, "AWS_CONTAINER_CREDENTIALS_FULL_URI: cannot resolve %s: %s",
@@ -292,8 +293,9 @@ static int settings_credentials(struct aws_settings *s, char *err, size_t errlen
 			return AWS_ECONFIG;
 		}
 		if (aws_copy_str(s->role_arn, sizeof s->role_arn, aws_env("AWS_ROLE_ARN")) != 0
-		    || !aws_visible_ascii(s->role_arn, strlen(s->role_arn))) {
-			snprintf(err, errlen, "AWS_ROLE_ARN is not a valid role ARN");
+		    || !aws_valid_role_arn(s->role_arn)) {
+			snprintf(err, errlen, "AWS_ROLE_ARN is not a valid role ARN "
+			         "(arn:PARTITION:iam::ACCOUNT:role/NAME)");
 			return AWS_ECONFIG;
 		}
 		if ((rc = read_path("AWS_WEB_IDENTITY_TOKEN_FILE", s->web_identity_token_file,
@@ -324,7 +326,7 @@ static int settings_credentials(struct aws_settings *s, char *err, size_t errlen
 				snprintf(err, errlen, "AWS_CONTAINER_CREDENTIALS_FULL_URI is too long");
 				return AWS_ECONFIG;
 			}
-			if ((rc = check_full_uri(full, err, errlen)) != 0)
+			if ((rc = aws_check_full_uri(full, 0, err, errlen)) != 0)
 				return rc;
 		}
 		if ((rc = read_path("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", s->container_token_file,
@@ -422,15 +424,47 @@ const char *aws_source_name(enum aws_source source)
 	}
 }
 
+/* [\w+=,.@-]: the characters of IAM names and STS session names. */
+static int role_name_char(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9')
+	       || (ch != '\0' && strchr("_+=,.@-", ch));
+}
+
 int aws_valid_session_name(const char *s)
 {
 	size_t n;
 
-	for (n = 0; s[n]; n++) {
-		char ch = s[n];
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9')
-		      || strchr("_+=,.@-", ch)))
+	for (n = 0; s[n]; n++)
+		if (!role_name_char(s[n]))
 			return 0;
-	}
 	return n >= 2 && n <= 64;
+}
+
+/* IAM identifiers (docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html):
+ * arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME, a path of printable ASCII between slashes,
+ * a name of 1..64 [A-Za-z0-9_+=,.@-]; STS takes 20..2048 characters. */
+int aws_valid_role_arn(const char *s)
+{
+	size_t n = strlen(s), i;
+	const char *p = s + 4, *name;
+
+	if (n < 20 || n > 2048 || strncmp(s, "arn:", 4) != 0)
+		return 0;
+	for (i = 0; (p[i] >= 'a' && p[i] <= 'z') || (p[i] >= '0' && p[i] <= '9') || p[i] == '-'; i++)
+		;
+	if (i == 0 || strncmp(p + i, ":iam::", 6) != 0)
+		return 0;
+	p += i + 6;
+	for (i = 0; i < 12; i++)
+		if (p[i] < '0' || p[i] > '9')
+			return 0;
+	p += 12;
+	if (strncmp(p, ":role/", 6) != 0 || !aws_visible_ascii(p, strlen(p)))
+		return 0;
+	name = strrchr(p, '/') + 1;
+	for (i = 0; name[i]; i++)
+		if (!role_name_char(name[i]))
+			return 0;
+	return i >= 1 && i <= 64;
 }

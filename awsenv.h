@@ -72,6 +72,16 @@ int aws_valid_region(const char *s);
 /* 1 when s is a valid RoleSessionName: 2..64 chars of [A-Za-z0-9_+=,.@-]. */
 int aws_valid_session_name(const char *s);
 
+/* 1 when s is an IAM role ARN: arn:PARTITION:iam::ACCOUNT(12 digits):role/[PATH/]NAME. */
+int aws_valid_role_arn(const char *s);
+
+/* Plain http for container credentials only to loopback, 169.254.170.2, 169.254.170.23 or
+ * fd00:ec2::23 (sdkref feature-container-credentials.html). With resolve == 0 (while the
+ * configuration is read) an IP literal is checked and a host name left alone, so no DNS
+ * answer decides a configuration; with resolve == 1 (when the credentials are fetched)
+ * every address of the name must qualify. Returns 0 or AWS_ECONFIG with err. */
+int aws_check_full_uri(const char *uri, int resolve, char *err, size_t errlen);
+
 /* "env", "web-identity", "container", "imds" or "none". */
 const char *aws_source_name(enum aws_source source);
 

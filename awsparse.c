@@ -10,6 +10,7 @@
 #include <cJSON.h>
 
 #include "civil.h"
+#include "log.h"
 #include "secret.h"
 
 #define XML_MAX_DEPTH       32
@@ -47,16 +48,10 @@ int aws_set_value(char *dst, size_t cap, const char *src, size_t n)
 	return 0;
 }
 
-/* Copies text for a message: control characters become spaces, long text is cut. */
+/* An AWS error message is peer text: it may echo what we sent (log_peer_text). */
 static void message_text(char *dst, size_t cap, const char *src, size_t n)
 {
-	size_t i, o = 0;
-
-	if (cap == 0)
-		return;
-	for (i = 0; i < n && o + 1 < cap && o < 200; i++)
-		dst[o++] = (unsigned char)src[i] < 0x20 || src[i] == 0x7f ? ' ' : src[i];
-	dst[o] = '\0';
+	log_peer_text(dst, cap, src, n);
 }
 
 void aws_credentials_wipe(struct aws_credentials *creds)
@@ -89,6 +84,13 @@ void aws_sanitize_error_type(const char *in, size_t len, char *out, size_t outle
 		return;
 	if (!aws_visible_ascii(start, len) || len >= outlen)
 		len = 0;
+	/* A type name never looks like a token: one that does is echoed data, not a type. */
+	if (len > 0) {
+		char shown[LOG_PEER_TEXT_MAX + 1];
+
+		if (log_peer_text(shown, sizeof shown, start, len) != 0)
+			len = 0;
+	}
 	memcpy(out, start, len);
 	out[len] = '\0';
 }
@@ -235,6 +237,7 @@ struct xml_reader {
 	int have_key, have_secret, have_token, bad_field;
 	char *code, *message;
 	size_t code_len, message_len;
+	struct aws_identity *identity;   /* GetCallerIdentity answers, else NULL */
 	char *err;
 	size_t errlen;
 };
@@ -364,7 +367,7 @@ static void sts_element(struct xml_reader *x, const char *text, size_t n)
 	const char *name = x->names[x->depth - 1];
 	const char *parent = x->depth >= 2 ? x->names[x->depth - 2] : "";
 
-	if (strcmp(parent, "Credentials") == 0) {
+	if (x->creds && strcmp(parent, "Credentials") == 0) {
 		struct aws_credentials *c = x->creds;
 		char t[40];
 
@@ -386,6 +389,15 @@ static void sts_element(struct xml_reader *x, const char *text, size_t n)
 				x->bad_field |= civil_parse_rfc3339(t, &c->expiration) != 0;
 			}
 		}
+	} else if (x->identity && strcmp(parent, "GetCallerIdentityResult") == 0) {
+		struct aws_identity *id = x->identity;
+
+		if (strcmp(name, "Arn") == 0)
+			message_text(id->arn, sizeof id->arn, text, n);
+		else if (strcmp(name, "Account") == 0)
+			message_text(id->account, sizeof id->account, text, n);
+		else if (strcmp(name, "UserId") == 0)
+			message_text(id->user_id, sizeof id->user_id, text, n);
 	} else if (strcmp(name, "Code") == 0 && x->code_len && !x->code[0]) {
 		aws_sanitize_error_type(text, n, x->code, x->code_len);
 	} else if (strcmp(name, "Message") == 0 && x->message_len && !x->message[0]) {
@@ -514,47 +526,95 @@ static int xml_run(struct xml_reader *x)
 	return 0;
 }
 
-int aws_parse_sts_response(const char *xml, size_t len, struct aws_credentials *creds,
-                           char *code, size_t code_len, char *message, size_t message_len,
-                           char *err, size_t errlen)
+/* A reader over xml with the error outputs every STS answer has (emptied); NULL with err
+ * when out of memory. */
+static struct xml_reader *sts_reader(const char *xml, size_t len, char *code, size_t code_len, char *message,
+                                     size_t message_len, char *err, size_t errlen)
 {
 	struct xml_reader *x = calloc(1, sizeof *x);
-	int rc;
 
-	memset(creds, 0, sizeof *creds);
 	if (code_len)
 		code[0] = '\0';
 	if (message_len)
 		message[0] = '\0';
 	if (!x) {
 		snprintf(err, errlen, "out of memory");
-		return AWS_EPARSE;
+		return NULL;
 	}
 	x->p = xml;
 	x->end = xml + len;
-	x->creds = creds;
 	x->code = code;
 	x->code_len = code_len;
 	x->message = message;
 	x->message_len = message_len;
 	x->err = err;
 	x->errlen = errlen;
-	if (xml_run(x) != 0) {
-		rc = AWS_EPARSE;
-	} else if (code_len && code[0]) {
-		rc = AWS_EREQUEST;
-	} else if (!x->have_key || !x->have_secret || !x->have_token) {
+	return x;
+}
+
+/* Reads the whole answer: AWS_EPARSE when it is no XML we accept, AWS_EREQUEST for an
+ * error document (its Code found), else 0 with the handler's fields filled. */
+static int sts_read(struct xml_reader *x)
+{
+	if (xml_run(x) != 0)
+		return AWS_EPARSE;
+	return x->code_len && x->code[0] ? AWS_EREQUEST : 0;
+}
+
+int aws_parse_sts_response(const char *xml, size_t len, struct aws_credentials *creds,
+                           char *code, size_t code_len, char *message, size_t message_len,
+                           char *err, size_t errlen)
+{
+	struct xml_reader *x;
+	int rc;
+
+	memset(creds, 0, sizeof *creds);
+	if (!(x = sts_reader(xml, len, code, code_len, message, message_len, err, errlen)))
+		return AWS_EPARSE;
+	x->creds = creds;
+	rc = sts_read(x);
+	if (rc == 0 && (!x->have_key || !x->have_secret || !x->have_token)) {
 		snprintf(err, errlen, "STS answer has no Credentials");
 		rc = AWS_EPARSE;
-	} else if (x->bad_field) {
+	} else if (rc == 0 && x->bad_field) {
 		snprintf(err, errlen, "STS answer has an invalid credential field");
 		rc = AWS_EPARSE;
-	} else {
-		rc = 0;
 	}
 	if (rc != 0)
 		aws_credentials_wipe(creds);
 	explicit_bzero(x, sizeof *x);
 	free(x);
 	return rc;
+}
+
+int aws_parse_caller_identity(const char *xml, size_t len, struct aws_identity *id, char *code,
+                              size_t code_len, char *message, size_t message_len, char *err, size_t errlen)
+{
+	struct xml_reader *x;
+	int rc;
+
+	memset(id, 0, sizeof *id);
+	if (!(x = sts_reader(xml, len, code, code_len, message, message_len, err, errlen)))
+		return AWS_EPARSE;
+	x->identity = id;
+	rc = sts_read(x);
+	if (rc == 0 && (!id->arn[0] || !id->account[0])) {
+		snprintf(err, errlen, "STS answer has no GetCallerIdentityResult Arn and Account");
+		rc = AWS_EPARSE;
+	}
+	if (rc != 0)
+		memset(id, 0, sizeof *id);
+	free(x);
+	return rc;
+}
+
+void aws_parse_query_error(const char *xml, size_t len, char *code, size_t code_len, char *message,
+                           size_t message_len)
+{
+	char err[96];
+	struct xml_reader *x = sts_reader(xml, len, code, code_len, message, message_len, err, sizeof err);
+
+	if (x)
+		sts_read(x);
+	free(x);
 }

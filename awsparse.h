@@ -43,6 +43,25 @@ int aws_parse_sts_response(const char *xml, size_t len, struct aws_credentials *
                            char *code, size_t code_len, char *message, size_t message_len,
                            char *err, size_t errlen);
 
+struct aws_identity {
+	char arn[2048];
+	char account[16];
+	char user_id[256];
+};
+
+/*
+ * Reads an STS GetCallerIdentity answer (the same bounded XML reader): Arn, Account and
+ * UserId of .../GetCallerIdentityResult. Returns 0 with Arn and Account non-empty; on an
+ * error document AWS_EREQUEST with code and message; on bad input AWS_EPARSE with err.
+ */
+int aws_parse_caller_identity(const char *xml, size_t len, struct aws_identity *id, char *code,
+                              size_t code_len, char *message, size_t message_len, char *err, size_t errlen);
+
+/* The Code (sanitized, as aws_sanitize_error_type) and Message of a Query-protocol error
+ * answer, found at any depth; empty strings when the answer has none or is no XML. */
+void aws_parse_query_error(const char *xml, size_t len, char *code, size_t code_len, char *message,
+                           size_t message_len);
+
 /*
  * Reads the JSON credentials of a container endpoint ({"AccessKeyId","SecretAccessKey",
  * "Token","Expiration"}) or of IMDS (the same plus "Code":"Success"). Returns 0 or

@@ -664,9 +664,14 @@ static int parse_list(struct config_list *list, enum list_kind kind, const char 
 				return fail_item(err, errlen, name, item, "is not a valid ServiceAccount name");
 		}
 		if (comma == NULL)
-			return CONFIG_OK;
+			break;
 		p = comma + 1;
 	}
+	/* Given, yet naming nothing ("", ","): falling back to the default (the pod's own
+	 * namespace, the default registry) would act on something nobody asked for. */
+	if (list->count == 0)
+		return fail_value(err, errlen, name, value, 1, "names nothing (leave it unset for the default)");
+	return CONFIG_OK;
 }
 
 static int ascii_equal_nocase(const char *a, const char *b)
@@ -713,9 +718,8 @@ static int parse_int(int *out, const char *value, int min, int max, const char *
 	long v;
 
 	snprintf(problem, sizeof problem, "must be %d..%d", min, max);
-	if (*p == '-' || *p == '+')
-		p++;
-	if (*p < '0' || *p > '9')
+	/* Digits only: no sign, no blank, nothing strtol would skip or accept ("+4", " 4"). */
+	if (*p == '\0')
 		return fail_value(err, errlen, name, value, 1, problem);
 	for (; *p; p++)
 		if (*p < '0' || *p > '9')
@@ -901,6 +905,7 @@ static int apply_option(struct config *cfg, enum option_id id, const char *value
 static void print_usage(FILE *out)
 {
 	fputs("usage: ecr-refresh [options]\n"
+	      "       ecr-refresh check [options]   read-only diagnosis: one line per problem on stdout\n"
 	      "\n"
 	      "Fetches Amazon ECR authorization tokens and server-side-applies them as a\n"
 	      "kubernetes.io/dockerconfigjson Secret into Kubernetes namespaces.\n"

@@ -139,6 +139,20 @@ void ecr_token_clear(struct ecr_token *token)
 	memset(token, 0, sizeof *token);
 }
 
+/* 1 when a JSON text holds the escape \u0000 (RFC 8259 7); a backslash appears only in
+ * strings, and "\\" is a backslash escaped, not the start of an escape. */
+static int json_has_nul_escape(const char *text, size_t len)
+{
+	for (size_t i = 0; i + 1 < len; i++) {
+		if (text[i] != '\\')
+			continue;
+		if (text[i + 1] == 'u' && i + 6 <= len && memcmp(text + i + 2, "0000", 4) == 0)
+			return 1;
+		i++;
+	}
+	return 0;
+}
+
 int ecr_parse_token_response(const char *body, size_t len, struct ecr_token *out,
                              char *err, size_t errlen)
 {
@@ -150,6 +164,11 @@ int ecr_parse_token_response(const char *body, size_t len, struct ecr_token *out
 	int rc = AWS_EPARSE;
 
 	memset(out, 0, sizeof *out);
+	if (json_has_nul_escape(body, len)) {
+		/* cJSON would end the string there and silently drop the rest of the token */
+		snprintf(err, errlen, "GetAuthorizationToken answer holds a \\u0000 escape");
+		goto out;
+	}
 	data = cJSON_GetObjectItemCaseSensitive(doc, "authorizationData");
 	entry = cJSON_IsArray(data) ? data->child : NULL;
 	if (!cJSON_IsObject(entry)) {
@@ -180,13 +199,12 @@ int ecr_parse_token_response(const char *body, size_t len, struct ecr_token *out
 		snprintf(err, errlen, "authorizationToken is not USER:PASSWORD");
 		goto out;
 	}
-	{
-		size_t i;
-		for (i = 0; i < decoded_len; i++) {
-			if (decoded[i] < 0x20 || decoded[i] == 0x7f) {
-				snprintf(err, errlen, "authorizationToken has control characters");
-				goto out;
-			}
+	for (size_t i = 0; i < decoded_len; i++) {
+		/* printable ASCII only: anything else would make the .dockerconfigjson invalid
+		 * or carry bytes no registry login ever has */
+		if (decoded[i] < 0x20 || decoded[i] >= 0x7f) {
+			snprintf(err, errlen, "authorizationToken holds a byte other than printable ASCII");
+			goto out;
 		}
 	}
 	memcpy(out->username, decoded, (size_t)((const unsigned char *)colon - decoded));

@@ -170,18 +170,18 @@ int events_post(struct k8s_conn *conn, const struct event_spec *spec)
 {
 	char path[K8S_PATH_MAX], text[K8S_REASON_MAX - 32];
 	char *body = events_body(spec);
-	struct k8s_request req = { "POST", path, "application/json", "application/json", body, 0 };
+	struct k8s_request req = { "POST", path, "application/json", "application/json", body, 0, 0 };
 	struct k8s_reply r;
 	int rc;
 
 	if (!body || snprintf(path, sizeof path, "/apis/events.k8s.io/v1/namespaces/%s/events", spec->namespace) >=
 	                     (int)sizeof path) {
-		free(body);
+		cJSON_free(body);
 		return -1;
 	}
 	req.body_len = strlen(body);
 	rc = k8s_call(conn, &req, &r);
-	free(body);
+	cJSON_free(body);
 	if (rc == 0 && (r.status == 201 || r.status == 200 || r.status == 409))
 		return 0;               /* 409: today's Event for this failure is there already */
 	if (rc == 0 && r.status == 403)

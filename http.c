@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "base64.h"
+#include "log.h"
 #include "net.h"
 
 /* Internal result of the head parser for a size limit, reported as -1 by the public API. */
@@ -1251,16 +1252,9 @@ static int open_tunnel(struct http_conn *conn, const struct target *t)
 		return head == HTTP_ETIMEOUT ? head : HTTP_EPROXY;
 	if (resp.status < 200 || resp.status > 299) {
 		char reason[64];
-		size_t i, n = resp.reason_len < sizeof(reason) - 1 ? resp.reason_len
-		                                                   : sizeof(reason) - 1;
 
-		/* The reason phrase is the proxy's text: printable ASCII only into the message. */
-		for (i = 0; i < n; i++) {
-			unsigned char c = (unsigned char)resp.reason[i];
-
-			reason[i] = c >= 0x20 && c < 0x7f ? (char)c : '?';
-		}
-		reason[n] = '\0';
+		/* The reason phrase is the proxy's text (log_peer_text). */
+		log_peer_text(reason, sizeof(reason), resp.reason, resp.reason_len);
 		return fail(conn, HTTP_EPROXY, "%s refused CONNECT to %s: %d %s", label,
 		            t->authority, resp.status, reason);
 	}
@@ -1664,8 +1658,13 @@ static int exchange(struct http_conn *conn, const struct http_request *req,
 			conn->err[0] = '\0';
 			continue;
 		}
-		memset(resp, 0, sizeof(*resp));
-		resp->content_length = -1;
+		{
+			/* a caller may size a larger buffer from what the server announced */
+			int64_t announced = rc == HTTP_ETOOBIG ? resp->content_length : -1;
+
+			memset(resp, 0, sizeof(*resp));
+			resp->content_length = announced;
+		}
 		return rc;
 	}
 }

@@ -206,7 +206,8 @@ struct http_request {
  * http requests never use the proxy. The caller's Host, Content-Length and
  * Transfer-Encoding headers are refused: http frames the message itself.
  * Returns 0 with resp filled, or a negative HTTP_E* code with conn->err set. Messages
- * never quote request headers or bodies.
+ * never quote request headers or bodies. After HTTP_ETOOBIG, resp->content_length still
+ * holds the length the server announced (-1 when none), so the caller can size a buffer.
  */
 int http_request(struct http_conn *conn, const struct http_request *req,
                  struct http_response *resp);

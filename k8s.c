@@ -13,8 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "anchors.h"
+#include "budget.h"
 #include "exitcode.h"
 #include "files.h"
 #include "log.h"
@@ -29,7 +31,6 @@
 #define TOKEN_REDACTED_MAX  16      /* distinct tokens a run registers for redaction */
 #define TOKEN_MAX_AGE_MS    60000   /* kubelet rotates the file; docs/design.md asks <= 5 min */
 #define PATH_MAX_LEN        4096
-#define BUF_SIZE_MAX        (HTTP_MAX_HEADER + HTTP_DEFAULT_MAX_BODY)
 #define MAX_ATTEMPTS        10      /* per request; client-go retries 429/5xx up to 10 times */
 #define BACKOFF_BASE_MS     200
 #define BACKOFF_CAP_MS      5000
@@ -61,6 +62,7 @@ struct k8s_client {
 	char field_manager[FIELD_MANAGER_MAX];  /* query-encoded */
 	int64_t deadline_ms, timeout_ms;
 	struct token_store token;
+	struct budget budget;           /* every connection's answer buffer */
 
 	/* lock guards the counters and the abort state */
 	pthread_mutex_t lock;
@@ -79,6 +81,8 @@ struct k8s_conn {
 	struct http_response resp;
 	char *buf;
 	size_t buf_size;
+	size_t base_size;               /* reserved for the connection's life; more per answer */
+	size_t answer_max;              /* of the call under way */
 	char authorization[7 + TOKEN_MAX + 1];
 	int has_token;
 	unsigned token_generation;
@@ -323,13 +327,18 @@ struct k8s_conn *k8s_conn_new(struct k8s_client *client, unsigned index, size_t 
 
 	if (!w)
 		return NULL;
+	if (budget_reserve(&client->budget, buf_size) < 0) {
+		free(w);
+		return NULL;
+	}
 	w->buf = malloc(buf_size);
 	if (!w->buf) {
+		budget_unreserve(&client->budget, buf_size);
 		free(w);
 		return NULL;
 	}
 	w->client = client;
-	w->buf_size = buf_size;
+	w->buf_size = w->base_size = buf_size;
 	w->token_generation = (unsigned)-1;
 	retry_seed(&w->rng, index + 1);
 	http_conn_init(&w->conn, w->buf, w->buf_size, client->proxy);
@@ -346,32 +355,86 @@ void k8s_conn_free(struct k8s_conn *w)
 	w->client->requests += w->requests;
 	w->client->retries += w->retries;
 	pthread_mutex_unlock(&w->client->lock);
-	explicit_bzero(w->buf, w->buf_size);
-	free(w->buf);
+	if (w->buf) {
+		explicit_bzero(w->buf, w->buf_size);
+		free(w->buf);
+		budget_give(&w->client->budget, w->buf_size - w->base_size);
+	}
+	budget_unreserve(&w->client->budget, w->base_size);
 	explicit_bzero(w, sizeof *w);
 	free(w);
 }
 
-/* Replaces the connection's buffer with a larger one after a response did not fit. */
-static int conn_grow(struct k8s_conn *w)
+/*
+ * Replaces the connection's buffer by one of size bytes, closing the connection. The bytes
+ * above its base come from the budget: first given back, then taken again, so a connection
+ * never waits holding more than its base (budget.h). Returns 0, or the budget_take code
+ * (-1 never fits, -2 deadline) or -3 (out of memory), with a base-sized buffer then.
+ */
+static int conn_resize(struct k8s_conn *w, size_t size)
 {
-	size_t size = w->buf_size * 2;
-	char *buf;
+	struct budget *b = &w->client->budget;
+	int rc = 0;
 
-	if (w->buf_size >= BUF_SIZE_MAX)
-		return -1;
-	if (size > BUF_SIZE_MAX)
-		size = BUF_SIZE_MAX;
-	buf = malloc(size);
-	if (!buf)
-		return -1;
 	http_conn_close(&w->conn);
-	explicit_bzero(w->buf, w->buf_size);
-	free(w->buf);
-	w->buf = buf;
-	w->buf_size = size;
+	if (w->buf) {
+		explicit_bzero(w->buf, w->buf_size);
+		free(w->buf);
+		budget_give(b, w->buf_size - w->base_size);
+	}
+	if (size > w->base_size && (rc = budget_take(b, size - w->base_size, w->client->deadline_ms)) < 0)
+		size = w->base_size;
+	w->buf = malloc(size);
+	if (!w->buf && size > w->base_size) {
+		budget_give(b, size - w->base_size);
+		size = w->base_size;
+		w->buf = malloc(size);
+		rc = -3;
+	}
+	w->buf_size = w->base_size;
+	if (w->buf)
+		w->buf_size = size;
 	http_conn_init(&w->conn, w->buf, w->buf_size, w->client->proxy);
-	return 0;
+	return w->buf ? rc : -3;
+}
+
+void k8s_conn_shrink(struct k8s_conn *w)
+{
+	if (w && w->buf_size > w->base_size)
+		conn_resize(w, w->base_size);
+}
+
+/*
+ * After an answer did not fit the buffer: a larger one, sized from the announced length
+ * (else doubled), up to the call's limit. STEP_AGAIN to send the request again, or
+ * STEP_FAILED with the reason in r.
+ */
+static enum step conn_grow(struct k8s_conn *w, const char *last, struct k8s_reply *r)
+{
+	int64_t announced = w->resp.content_length;
+	size_t cap = w->answer_max + HTTP_MAX_HEADER + 1, size = w->buf_size * 2;
+	int rc;
+
+	if (announced > (int64_t)w->answer_max || w->buf_size >= cap) {
+		format_text(r->reason, sizeof r->reason, "answer larger than the %zu-byte limit for this request: %s",
+		            w->answer_max, last);
+		r->failure = K8S_FAIL_OTHER;
+		return STEP_FAILED;
+	}
+	if (announced >= 0)
+		size = (size_t)announced + HTTP_MAX_HEADER + 1;
+	if (size > cap)
+		size = cap;
+	if ((rc = conn_resize(w, size)) == 0)
+		return STEP_AGAIN;
+	r->failure = rc == -2 ? K8S_FAIL_DEADLINE : K8S_FAIL_OTHER;
+	if (rc == -1)
+		format_text(r->reason, sizeof r->reason, "an answer of up to %zu bytes does not fit the %u MiB "
+		            "memory budget of all connections", size, K8S_ANSWER_BUDGET >> 20);
+	else
+		format_text(r->reason, sizeof r->reason, rc == -2 ? "deadline exceeded waiting for memory for an "
+		            "answer of up to %zu bytes" : "out of memory for an answer of up to %zu bytes", size);
+	return STEP_FAILED;
 }
 
 /* ---- one API call, with its retries -------------------------------------------------- */
@@ -396,6 +459,10 @@ static enum step call_gate(struct k8s_conn *w, const char *last, struct k8s_repl
 
 	if (run_aborted(w->client, r))
 		return STEP_FAILED;
+	if (!w->buf) {
+		k8s_reply_fail(r, K8S_FAIL_OTHER, "out of memory");
+		return STEP_FAILED;
+	}
 	if (net_now_ms() >= w->client->deadline_ms) {
 		format_text(r->reason, sizeof r->reason, "deadline exceeded%s%s", last[0] ? ": " : "", last);
 		r->failure = K8S_FAIL_DEADLINE;
@@ -433,7 +500,7 @@ static int call_send(struct k8s_conn *w, const struct k8s_request *q)
 	req.body_len = q->body_len;
 	req.anchors = c->https ? &c->anchors : NULL;
 	req.deadline_ms = now + c->timeout_ms < c->deadline_ms ? now + c->timeout_ms : c->deadline_ms;
-	req.max_body = w->buf_size - HTTP_MAX_HEADER;
+	req.max_body = w->answer_max;
 	w->requests++;
 	if (w->stream)
 		return http_stream_open(&w->conn, &req, &w->resp, w->stream);
@@ -453,13 +520,13 @@ static enum step after_transport_error(struct k8s_conn *w, int rc, int attempt, 
 {
 	format_text(last, last_size, "%s", w->conn.err[0] ? w->conn.err : "request failed");
 	http_conn_close(&w->conn);
-	if (rc == HTTP_ETOOBIG && conn_grow(w) == 0)
-		return STEP_AGAIN;
+	if (rc == HTTP_ETOOBIG)
+		return conn_grow(w, last, r);
 	if (rc == HTTP_ECERT) {
 		format_text(r->reason, sizeof r->reason, "API server certificate refused: %s", last);
 		return fail_call(w->client, r, K8S_FAIL_UNTRUSTED);
 	}
-	if (rc == HTTP_ETOOBIG || rc == HTTP_EURL || rc == HTTP_EARG) {
+	if (rc == HTTP_EURL || rc == HTTP_EARG) {
 		k8s_reply_fail(r, K8S_FAIL_OTHER, last);
 		return STEP_FAILED;
 	}
@@ -565,6 +632,7 @@ int k8s_call(struct k8s_conn *w, const struct k8s_request *q, struct k8s_reply *
 
 	memset(r, 0, sizeof *r);
 	r->st.retry_after_s = -1;
+	w->answer_max = q->answer_max ? q->answer_max : K8S_ANSWER_MAX_OBJECT;
 	if (snprintf(w->url, sizeof w->url, "%s%s", w->client->base, q->path) >= (int)sizeof w->url) {
 		k8s_reply_fail(r, K8S_FAIL_OTHER, "URL too long");
 		return -1;
@@ -669,13 +737,44 @@ static int settle_base(const struct config *cfg, char *base, size_t size, int *h
 		format_text(err, errlen, "--api-server must not hold credentials");
 		return -1;
 	}
+	/* The bearer token must not cross a network in cleartext: plain http only to this
+	 * machine (the kubectl proxy case), decided from the URL alone. */
+	if (!url.https && !net_host_is_loopback(url.host)) {
+		format_text(err, errlen, "--api-server: http:// is allowed only to loopback (127.0.0.0/8, ::1, "
+		            "localhost, as with kubectl proxy), not %s: use https://", url.host);
+		return -1;
+	}
 	*https = url.https;
 	return 0;
 }
 
+/* With https the ServiceAccount folder must exist (EXIT_CONFIG) and its ca.crt must hold a
+ * certificate (EXIT_KUBERNETES: nothing it could verify), found before any token is minted. */
+static int check_cluster_ca(const struct config *cfg, const char *ca, char *err, size_t errlen)
+{
+	struct anchors anchors;
+	struct stat st;
+	int rc = 0;
+
+	if (stat(cfg->serviceaccount_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		format_text(err, errlen, "ServiceAccount folder %s does not exist (not in a pod? use "
+		            "--serviceaccount-dir, or --api-server http://127.0.0.1:8001 with kubectl proxy)",
+		            cfg->serviceaccount_dir);
+		return EXIT_CONFIG;
+	}
+	anchors_init(&anchors);
+	if (anchors_add_pem_file(&anchors, ca, err, errlen) < 0) {
+		if (!err[0])
+			format_text(err, errlen, "cannot read %s", ca);
+		rc = EXIT_KUBERNETES;
+	}
+	anchors_free(&anchors);
+	return rc;
+}
+
 /* The token and ca.crt, when they exist, must be regular files of sane size: a FIFO or a
- * device there would block or flood the run (files.h). Missing ones are reported when
- * they are read, as before. */
+ * device there would block or flood the run (files.h). A missing token is reported when it
+ * is read, as before. */
 static int check_serviceaccount_files(const struct config *cfg, int https, char *err, size_t errlen)
 {
 	char token[PATH_MAX_LEN], ca[PATH_MAX_LEN];
@@ -683,13 +782,16 @@ static int check_serviceaccount_files(const struct config *cfg, int https, char 
 	if (join_path(token, sizeof token, cfg->serviceaccount_dir, "token") < 0 ||
 	    join_path(ca, sizeof ca, cfg->serviceaccount_dir, "ca.crt") < 0) {
 		format_text(err, errlen, "--serviceaccount-dir is too long");
-		return -1;
+		return EXIT_CONFIG;
 	}
 	if (files_check("", token, TOKEN_MAX, err, errlen) != 0)
-		return -1;
-	if (https && files_check("", ca, FILES_PEM_MAX, err, errlen) != 0)
-		return -1;
-	return 0;
+		return EXIT_CONFIG;
+	if (!https)
+		return 0;
+	if (files_check("", ca, FILES_PEM_MAX, err, errlen) != 0)
+		return EXIT_CONFIG;
+	err[0] = '\0';
+	return check_cluster_ca(cfg, ca, err, errlen);
 }
 
 int k8s_client_check(const struct config *cfg, char *err, size_t errlen)
@@ -699,10 +801,10 @@ int k8s_client_check(const struct config *cfg, char *err, size_t errlen)
 
 	if (k8s_query_encode(cfg->field_manager, encoded, sizeof encoded) < 0) {
 		format_text(err, errlen, "--field-manager is too long");
-		return -1;
+		return EXIT_CONFIG;
 	}
 	if (settle_base(cfg, base, sizeof base, &https, err, errlen) < 0)
-		return -1;
+		return EXIT_CONFIG;
 	return check_serviceaccount_files(cfg, https, err, errlen);
 }
 
@@ -760,7 +862,8 @@ int k8s_client_open(const struct config *cfg, const struct http_proxy *proxy, in
 	c->deadline_ms = deadline_ms;
 	c->timeout_ms = (int64_t)cfg->timeout_s * 1000;
 	anchors_init(&c->anchors);
-	if (pthread_mutex_init(&c->lock, NULL) != 0 || pthread_mutex_init(&c->token.lock, NULL) != 0) {
+	if (pthread_mutex_init(&c->lock, NULL) != 0 || pthread_mutex_init(&c->token.lock, NULL) != 0 ||
+	    budget_init(&c->budget, K8S_ANSWER_BUDGET) != 0) {
 		log_event(LOG_ERROR, "cannot create a mutex", NULL);
 		free(c);
 		return EXIT_PARTIAL;
@@ -790,6 +893,7 @@ void k8s_client_close(struct k8s_client *c)
 	if (c->locks) {
 		pthread_mutex_destroy(&c->lock);
 		pthread_mutex_destroy(&c->token.lock);
+		budget_destroy(&c->budget);
 	}
 	free(c);
 }

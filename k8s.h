@@ -43,6 +43,17 @@ enum k8s_failure {
  * the server (unreachable, untrusted, unauthorised, deadline). */
 int k8s_failure_is_connectivity(enum k8s_failure failure);
 
+/*
+ * Memory ceiling (docs/security.md "What is bounded, and by how much"): every connection's
+ * answer buffer comes from one budget of the client, and an answer larger than its kind's
+ * limit fails the call instead of growing a buffer.
+ */
+#define K8S_ANSWER_BUDGET       (16u * 1024 * 1024)
+#define K8S_ANSWER_MAX_METADATA (512u * 1024)      /* a Secret's PartialObjectMetadata */
+#define K8S_ANSWER_MAX_OBJECT   (2u * 1024 * 1024) /* a whole Secret (data <= 1 MiB) or ServiceAccount */
+#define K8S_ANSWER_MAX_LIST     (2u * 1024 * 1024) /* one page of a namespace list */
+#define K8S_BUF_MAX             (HTTP_MAX_HEADER + K8S_ANSWER_MAX_OBJECT + 1)
+
 struct k8s_request {
 	const char *method;
 	const char *path;               /* "/api/v1/...?query", appended to the server URL */
@@ -50,6 +61,7 @@ struct k8s_request {
 	const char *content_type;       /* NULL: no body */
 	const char *body;
 	size_t body_len;
+	size_t answer_max;              /* largest answer body accepted; 0: K8S_ANSWER_MAX_OBJECT */
 };
 
 /* The outcome of one call after its retries. */
@@ -66,9 +78,11 @@ struct k8s_reply {
 struct k8s_client;
 struct k8s_conn;
 
-/* Checks, without any network, what k8s_client_open would refuse as configuration: the
- * API server address, the field manager, and that the ServiceAccount token and ca.crt
- * are regular files of sane size when they exist. Returns 0, or -1 with one line in err. */
+/* Checks, without any network, what k8s_client_open would refuse: the API server address
+ * (plain http only to loopback), the field manager, that the ServiceAccount token and
+ * ca.crt are regular files of sane size when they exist, and with https that the folder
+ * exists and ca.crt holds a certificate. Returns 0, or the exit code with one line in err:
+ * EXIT_CONFIG, or EXIT_KUBERNETES for a ca.crt that can never verify the server. */
 int k8s_client_check(const struct config *cfg, char *err, size_t errlen);
 
 /*
@@ -101,9 +115,14 @@ void k8s_client_wrote(struct k8s_client *client);
 unsigned k8s_client_writes(struct k8s_client *client);
 void k8s_client_counts(struct k8s_client *client, unsigned *requests, unsigned *retries);
 
-/* A connection with a buffer of buf_size bytes (grown on demand up to HTTP_MAX_HEADER +
- * HTTP_DEFAULT_MAX_BODY); index salts its backoff jitter. NULL when out of memory. */
+/* A connection with a buffer of buf_size bytes, reserved from the client's budget for the
+ * connection's life (grown per answer from the budget, up to K8S_BUF_MAX); index salts its
+ * backoff jitter. NULL when out of memory or the budget has no room for buf_size. */
 struct k8s_conn *k8s_conn_new(struct k8s_client *client, unsigned index, size_t buf_size);
+
+/* Gives a buffer grown for a large answer back to the budget (the connection is closed
+ * then); call once that answer is no longer read. */
+void k8s_conn_shrink(struct k8s_conn *conn);
 
 /* Closes it, adds its counters to the client's, wipes the buffer and frees. NULL is fine. */
 void k8s_conn_free(struct k8s_conn *conn);

@@ -3,6 +3,8 @@
  */
 #include "k8sjson.h"
 
+#include "log.h"
+
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +28,7 @@ cJSON *k8s_json_parse(const char *text, size_t len)
 
 /* Copies a server string into a fixed field for logs: truncated, control characters and
  * DEL replaced by '?' so a hostile message cannot forge log lines. */
-static void copy_printable(char *dst, size_t size, const char *src)
+void k8s_copy_printable(char *dst, size_t size, const char *src)
 {
 	size_t i = 0;
 
@@ -37,6 +39,14 @@ static void copy_printable(char *dst, size_t size, const char *src)
 		dst[i] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
 	}
 	dst[i] = '\0';
+}
+
+/* A Status's words are peer text for logs: cut, control characters blanked, and whatever
+ * looks like a token or a piece of a known secret redacted (the server may be echoing what
+ * we sent; log_peer_text). */
+static void copy_peer_text(char *dst, size_t size, const char *src)
+{
+	log_peer_text(dst, size, src, src ? strlen(src) : 0);
 }
 
 static const char *object_string(const cJSON *object, const char *key)
@@ -66,12 +76,12 @@ int k8s_parse_status(const char *body, size_t len, struct k8s_status *st)
 	code = cJSON_GetObjectItemCaseSensitive(root, "code");
 	if (cJSON_IsNumber(code) && code->valuedouble >= 0 && code->valuedouble <= 999)
 		st->code = (int)code->valuedouble;
-	copy_printable(st->reason, sizeof st->reason, object_string(root, "reason"));
-	copy_printable(st->message, sizeof st->message, object_string(root, "message"));
+	copy_peer_text(st->reason, sizeof st->reason, object_string(root, "reason"));
+	copy_peer_text(st->message, sizeof st->message, object_string(root, "message"));
 
 	details = cJSON_GetObjectItemCaseSensitive(root, "details");
 	if (cJSON_IsObject(details)) {
-		copy_printable(st->kind, sizeof st->kind, object_string(details, "kind"));
+		copy_peer_text(st->kind, sizeof st->kind, object_string(details, "kind"));
 		retry = cJSON_GetObjectItemCaseSensitive(details, "retryAfterSeconds");
 		/* int32 on the wire; a NaN or negative value fails both comparisons */
 		if (cJSON_IsNumber(retry) && retry->valuedouble >= 0)
@@ -93,7 +103,7 @@ int k8s_parse_status(const char *body, size_t len, struct k8s_status *st)
 					st->causes[used++] = ',';
 					st->causes[used] = '\0';
 				}
-				copy_printable(st->causes + used, sizeof st->causes - used, reason);
+				copy_peer_text(st->causes + used, sizeof st->causes - used, reason);
 				used = strlen(st->causes);
 			}
 		}
@@ -125,8 +135,8 @@ static int list_items(const cJSON *root, const char *what, const cJSON **items, 
 
 /* metadata.continue of a list page into cont ("" when absent): printable ASCII that fits,
  * since it goes back into a URL (api-concepts.md "Retrieving large results sets"). */
-static int read_continue(const cJSON *root, const char *what, char *cont, size_t cont_size, char *err,
-                         size_t errlen)
+int k8s_list_continue(const cJSON *root, const char *what, char *cont, size_t cont_size, char *err,
+                      size_t errlen)
 {
 	const cJSON *metadata = cJSON_GetObjectItemCaseSensitive(root, "metadata");
 	const char *token = cJSON_IsObject(metadata) ? object_string(metadata, "continue") : NULL;
@@ -216,7 +226,7 @@ int k8s_parse_namespace_page(const char *body, size_t len, struct k8s_namespace_
 			goto out;
 		}
 	}
-	if (read_continue(root, "namespace", cont, cont_size, err, errlen) < 0)
+	if (k8s_list_continue(root, "namespace", cont, cont_size, err, errlen) < 0)
 		goto out;
 	rc = 0;
 out:
@@ -304,7 +314,7 @@ int k8s_secret_meta_read(const cJSON *metadata, const char *field_manager, struc
 		return -1;
 	memcpy(rec->namespace, ns, strlen(ns) + 1);
 	if (version && strlen(version) < sizeof rec->resource_version)
-		copy_printable(rec->resource_version, sizeof rec->resource_version, version);
+		k8s_copy_printable(rec->resource_version, sizeof rec->resource_version, version);
 	if (cJSON_IsObject(annotations)) {
 		registries = object_string(annotations, SECRET_ANNOTATION_REGISTRIES);
 		digest = object_string(annotations, SECRET_ANNOTATION_CONFIG_DIGEST);
@@ -316,7 +326,7 @@ int k8s_secret_meta_read(const cJSON *metadata, const char *field_manager, struc
 	if (is_hex_digest(digest))
 		memcpy(rec->digest, digest, 65);
 	if (expires && strlen(expires) < sizeof rec->expires_at)
-		copy_printable(rec->expires_at, sizeof rec->expires_at, expires);
+		k8s_copy_printable(rec->expires_at, sizeof rec->expires_at, expires);
 	if (registries && !(rec->registries = strdup(registries)))
 		return -2;
 	return 0;
@@ -390,7 +400,7 @@ int k8s_parse_secret_meta_page(const char *body, size_t len, const char *secret_
 		}
 		list->count++;
 	}
-	if (read_continue(root, "secret", cont, cont_size, err, errlen) < 0)
+	if (k8s_list_continue(root, "secret", cont, cont_size, err, errlen) < 0)
 		goto out;
 	rc = 0;
 out:

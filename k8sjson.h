@@ -33,6 +33,16 @@ cJSON *k8s_json_parse(const char *text, size_t len);
  */
 int k8s_scan_resource_version(const char *body, size_t len, char *out, size_t size);
 
+/* Copies a server string into a fixed field for logs: truncated, control characters and
+ * DEL replaced by '?' so a hostile message cannot forge log lines. */
+void k8s_copy_printable(char *dst, size_t size, const char *src);
+
+/* Copies a list's metadata.continue into cont ("" when absent: the last page). Returns 0,
+ * or -1 with err (naming the list as `what`) when it is longer than cont_size - 1 or not
+ * printable ASCII. */
+int k8s_list_continue(const cJSON *list, const char *what, char *cont, size_t cont_size, char *err,
+                      size_t errlen);
+
 /* ---- Status (kubernetes/apimachinery pkg/apis/meta/v1/types.go, "Status") ------------- */
 
 struct k8s_status {
@@ -143,7 +153,7 @@ int k8s_secret_meta_read(const cJSON *metadata, const char *field_manager, struc
  * included, keep their order; metadata.managedFields is dropped (the server keeps it when
  * an update omits it).
  *
- * Returns 1 with *put_body set to the object to PUT (heap, caller frees), 0 when the
+ * Returns 1 with *put_body set to the object to PUT (caller frees with cJSON_free), 0 when the
  * Secret is already listed (*put_body NULL), or -1 with err filled when sa_json is not a
  * ServiceAccount object with a resourceVersion or imagePullSecrets is not a list.
  */

@@ -101,6 +101,112 @@ static size_t secret_at(const char *s)
 	return best;
 }
 
+/* ---- peer text ------------------------------------------------------------------------------- */
+
+static int is_token_char(int c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+	       c == '/' || c == '=' || c == '_' || c == '-';
+}
+
+/* 1 when the LOG_PEER_SECRET_PIECE bytes at piece occur in secret. */
+static int holds_piece(const char *secret, const char *piece)
+{
+	for (const char *p = secret; (p = strchr(p, piece[0])) != NULL; p++) {
+		if (strncmp(p, piece, LOG_PEER_SECRET_PIECE) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Marks in hide[] the bytes of text that lie in a piece of a registered secret (caller
+ * holds log_lock). */
+static void mark_secret_pieces(const char *text, size_t len, unsigned char *hide)
+{
+	char piece[LOG_PEER_SECRET_PIECE + 1];
+
+	for (size_t i = 0; i + LOG_PEER_SECRET_PIECE <= len; i++) {
+		memcpy(piece, text + i, LOG_PEER_SECRET_PIECE);
+		piece[LOG_PEER_SECRET_PIECE] = '\0';
+		if (strlen(piece) < LOG_PEER_SECRET_PIECE)
+			continue;   /* a NUL inside: no secret holds one */
+		for (size_t k = 0; k < secret_count; k++) {
+			if (holds_piece(secrets[k], piece)) {
+				memset(hide + i, 1, LOG_PEER_SECRET_PIECE);
+				break;
+			}
+		}
+	}
+}
+
+/* Marks in hide[] every token-like run (see log.h). */
+static void mark_token_runs(const char *text, size_t len, unsigned char *hide)
+{
+	size_t start = 0;
+	int digit = 0;
+
+	for (size_t i = 0; i <= len; i++) {
+		int c = i < len ? (unsigned char)text[i] : 0;
+
+		if (i < len && is_token_char(c)) {
+			digit |= c >= '0' && c <= '9';
+			continue;
+		}
+		if (i - start >= (digit ? LOG_PEER_TOKEN_RUN : 2 * LOG_PEER_TOKEN_RUN))
+			memset(hide + start, 1, i - start);
+		start = i + 1;
+		digit = 0;
+	}
+}
+
+int log_peer_text(char *out, size_t size, const char *text, size_t len)
+{
+	unsigned char hide[LOG_PEER_TEXT_SCAN];
+	size_t cap = size > LOG_PEER_TEXT_MAX ? LOG_PEER_TEXT_MAX : size ? size - 1 : 0;
+	size_t o = 0, i = 0;
+	int cut = len > LOG_PEER_TEXT_SCAN, changed = cut;
+
+	if (size == 0)
+		return 1;
+	if (text == NULL)
+		len = 0;
+	if (len > LOG_PEER_TEXT_SCAN)
+		len = LOG_PEER_TEXT_SCAN;
+	memset(hide, 0, len);
+	pthread_mutex_lock(&log_lock);
+	mark_secret_pieces(text, len, hide);
+	pthread_mutex_unlock(&log_lock);
+	mark_token_runs(text, len, hide);
+	while (i < len) {
+		if (hide[i]) {
+			while (i < len && hide[i])
+				i++;
+			changed = 1;
+			if (o + REDACTED_LEN > cap)
+				break;
+			memcpy(out + o, REDACTED, REDACTED_LEN);
+			o += REDACTED_LEN;
+			continue;
+		}
+		if (o + 1 > cap)
+			break;
+		out[o++] = (unsigned char)text[i] < 0x20 || text[i] == 0x7f ? ' ' : text[i];
+		changed |= out[o - 1] != text[i];
+		i++;
+	}
+	if (i < len || cut) {
+		changed = 1;
+		while (o > 0 && o + 3 > cap)
+			o--;
+		if (o + 3 <= cap) {
+			memcpy(out + o, "...", 3);
+			o += 3;
+		}
+	}
+	out[o] = '\0';
+	return changed;
+}
+
 /* ---- the line being composed -------------------------------------------------------------- */
 
 struct line {

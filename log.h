@@ -9,6 +9,8 @@
 #ifndef LOG_H
 #define LOG_H
 
+#include <stddef.h>
+
 enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
 
 /* A line longer than this (newline included) is cut at a character boundary and still
@@ -41,5 +43,22 @@ void log_forget_secrets(void);
 
 /* Forgets one registered secret (by pointer), so its owner may wipe and free it. */
 void log_forget_secret(const char *value);
+
+/*
+ * Peer text (an error message or reason a server sent) made fit for a log line, into out
+ * (always NUL-terminated when size > 0). A peer may echo what we sent it, whole or cut, so
+ * before anything is copied:
+ *   - every run of 8 or more bytes that also occurs in a registered secret,
+ *   - every token-like run: at least LOG_PEER_TOKEN_RUN characters of the base64, base64url
+ *     and hex alphabets ([A-Za-z0-9+/=_-]) holding a digit, or twice that long without one,
+ * becomes "[REDACTED]"; control bytes become spaces. Only the first LOG_PEER_TEXT_SCAN input
+ * bytes are read and at most LOG_PEER_TEXT_MAX bytes written (cut text ends in "...").
+ * Returns 0 when out is text verbatim, 1 when something was replaced or cut.
+ */
+#define LOG_PEER_TEXT_MAX  200
+#define LOG_PEER_TEXT_SCAN 1024
+#define LOG_PEER_TOKEN_RUN 20
+#define LOG_PEER_SECRET_PIECE 8
+int log_peer_text(char *out, size_t size, const char *text, size_t len);
 
 #endif

@@ -21,6 +21,8 @@
 
 #include "apply.h"
 #include "aws.h"
+#include "budget.h"
+#include "check.h"
 #include "civil.h"
 #include "config.h"
 #include "ecr.h"
@@ -34,6 +36,9 @@
 #include "targets.h"
 #include "watch.h"
 
+/* Live cJSON memory of the whole run (docs/security.md "What is bounded, and by how much"):
+ * answers are parsed one at a time, and our own documents are a few KiB. */
+#define JSON_MEMORY_MAX (8u * 1024 * 1024)
 
 struct run {
 	const struct config *cfg;
@@ -335,9 +340,10 @@ static int kubernetes(struct run *r)
 	return rc;
 }
 
-static int run(struct run *r)
+/* What a run and check read and check alike before the network: registries, proxy, the
+ * AWS environment and the endpoints it will call. */
+static int prepare(struct run *r)
 {
-	const struct config *cfg = r->cfg;
 	int rc;
 
 	if ((rc = parse_registries(r)) != 0 || (rc = config_digest(r)) != 0)
@@ -347,14 +353,27 @@ static int run(struct run *r)
 	r->aws = calloc(1, sizeof *r->aws);
 	if (!r->aws)
 		return config_error("out of memory");
-	if (aws_client_init(r->aws, &r->proxy, cfg->timeout_s, r->deadline_ms, r->err, sizeof r->err) != 0)
+	if (aws_client_init(r->aws, &r->proxy, r->cfg->timeout_s, r->deadline_ms, r->err, sizeof r->err) != 0)
 		return config_error(r->err);
-	if ((rc = check_endpoints(r)) != 0)
+	return check_endpoints(r);
+}
+
+static int run(struct run *r)
+{
+	const struct config *cfg = r->cfg;
+	int rc;
+
+	if ((rc = prepare(r)) != 0)
 		return rc;
 	if (cfg->output != OUTPUT_NONE && (rc = output_targets(r)) != 0)
 		return rc;
-	if (cfg->output == OUTPUT_NONE && apply_preflight(cfg, r->err, sizeof r->err) != 0)
+	if (cfg->output == OUTPUT_NONE && (rc = apply_preflight(cfg, r->err, sizeof r->err)) != 0) {
+		if (rc != EXIT_CONFIG) {
+			log_event(LOG_ERROR, "cannot trust the Kubernetes API server", "reason", r->err, NULL);
+			return rc;
+		}
 		return config_error(r->err);
+	}
 
 	/* From here on the network is used. */
 	if (cfg->output == OUTPUT_NONE) {
@@ -513,6 +532,32 @@ static int watch_forever(struct run *r)
 	return EXIT_OK;
 }
 
+/* `ecr-refresh check`: the same configuration, checked the same way before the network;
+ * then the read-only diagnosis. */
+static int run_check(struct run *r)
+{
+	const struct config *cfg = r->cfg;
+	struct check_params params;
+	int rc;
+
+	if (cfg->output != OUTPUT_NONE)
+		return config_error("check prints problems, not manifests: drop --output");
+	if (cfg->watch)
+		return config_error("check runs once: drop --watch");
+	if ((rc = prepare(r)) != 0)
+		return rc;
+	if (apply_preflight(cfg, r->err, sizeof r->err) != 0)
+		return config_error(r->err);
+	memset(&params, 0, sizeof params);
+	params.cfg = cfg;
+	params.proxy = &r->proxy;
+	params.deadline_ms = r->deadline_ms;
+	params.aws = r->aws;
+	params.registries = r->registries;
+	params.registry_count = r->registry_count;
+	return check_run(&params);
+}
+
 static void run_free(struct run *r)
 {
 	/* The log's redaction points into the buffers wiped below: let go of them first. */
@@ -538,9 +583,10 @@ int main(int argc, char **argv)
 	struct config cfg;
 	struct run r;
 	char err[512];
-	int rc;
+	int rc, checking;
 
 	log_setup(LOG_JSON, LOG_INFO);
+	budget_json_install(JSON_MEMORY_MAX);
 	if (argc == 3 && strcmp(argv[1], "--liveness-probe") == 0) {
 		/* the exec probe of the watch Deployment: no shell in the image */
 		if (watch_liveness_probe(argv[2], err, sizeof err) == 0)
@@ -548,7 +594,9 @@ int main(int argc, char **argv)
 		log_event(LOG_ERROR, "liveness probe failed", "reason", err, NULL);
 		return EXIT_PARTIAL;
 	}
-	rc = config_parse(&cfg, argc, argv, err, sizeof err);
+	/* "check" as the first argument selects the diagnosis; the options are the same */
+	checking = argc > 1 && strcmp(argv[1], "check") == 0;
+	rc = config_parse(&cfg, argc - checking, argv + checking, err, sizeof err);
 	if (rc == CONFIG_EXIT_0)
 		return EXIT_OK;
 	if (rc != CONFIG_OK)
@@ -563,7 +611,7 @@ int main(int argc, char **argv)
 	r.cfg = &cfg;
 	r.started_ms = net_now_ms();
 	r.deadline_ms = r.started_ms + (int64_t)cfg.deadline_s * 1000;
-	rc = run(&r);
+	rc = checking ? run_check(&r) : run(&r);
 	run_free(&r);
 	config_free(&cfg);
 	return rc;

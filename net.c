@@ -12,6 +12,7 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -245,4 +246,21 @@ long net_read(int fd, void *buf, size_t len, int64_t deadline_ms, char *err, siz
 		snprintf(err, errlen, "read: %s", strerror(errno));
 		return NET_EIO;
 	}
+}
+
+int net_host_is_loopback(const char *host)
+{
+	static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	struct in_addr v4;
+	struct in6_addr v6;
+
+	if (strcasecmp(host, "localhost") == 0)
+		return 1;
+	if (inet_pton(AF_INET, host, &v4) == 1)
+		return ((const unsigned char *)&v4)[0] == 127;
+	if (inet_pton(AF_INET6, host, &v6) != 1)
+		return 0;
+	if (memcmp(&v6, &in6addr_loopback, sizeof v6) == 0)
+		return 1;
+	return memcmp(&v6, mapped, sizeof mapped) == 0 && v6.s6_addr[12] == 127;
 }

@@ -50,4 +50,8 @@ long net_read(int fd, void *buf, size_t len, int64_t deadline_ms, char *err, siz
 /* 1 when host is an IPv4 or IPv6 literal (no brackets), else 0. */
 int net_is_ip_literal(const char *host);
 
+/* 1 when host names this machine without any lookup: an IPv4 literal in 127.0.0.0/8,
+ * ::1 or ::ffff:127.x.y.z (no brackets), or "localhost" (RFC 6761 6.3). */
+int net_host_is_loopback(const char *host);
+
 #endif

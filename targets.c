@@ -64,7 +64,7 @@ static int list_namespaces(struct k8s_conn *conn, const char *selector, struct k
                            struct k8s_reply *r)
 {
 	char cont[K8S_MAX_CONTINUE + 1] = "", path[K8S_PATH_MAX], err[200], text[K8S_REASON_MAX - 32];
-	struct k8s_request req = { "GET", path, "application/json", NULL, NULL, 0 };
+	struct k8s_request req = { "GET", path, "application/json", NULL, NULL, 0, K8S_ANSWER_MAX_LIST };
 	int relists = 0;
 
 	for (;;) {

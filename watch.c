@@ -199,7 +199,7 @@ static int stream_path(struct watch *w, const struct stream *s, const char *fmt,
 static int get(struct watch *w, struct stream *s, struct k8s_conn *conn, struct k8s_reply *r, int watch)
 {
 	struct k8s_request q = { "GET", w->path, s->kind != SECRETS ? "application/json"
-	                         : watch ? METADATA_WATCH : METADATA_LIST, NULL, NULL, 0 };
+	                         : watch ? METADATA_WATCH : METADATA_LIST, NULL, NULL, 0, K8S_ANSWER_MAX_LIST };
 	int rc;
 
 	k8s_client_renew(w->client, net_now_ms() + 3 * (int64_t)w->cfg->timeout_s * 1000);

@@ -9,9 +9,10 @@ build="build-essential musl-tools dpkg-dev ca-certificates git file"
 # the local apiserver (etcd, xz for the shipped binary), the AWS stand-in (botocore), PKI
 demo="$build python3 python3-botocore openssl etcd-server xz-utils"
 # fuzzing (clang + runtimes), pytest, CONNECT proxy, arm64 cross + emulation, image build,
-# etcdctl (compacting etcd to force a watch's 410 Gone)
+# etcdctl (compacting etcd to force a watch's 410 Gone), GNU time (the peak RSS of the
+# hostile-answer tests)
 test="$demo clang libclang-rt-14-dev python3-pytest python3-yaml tinyproxy \
-gcc-aarch64-linux-gnu qemu-user-static buildah mmdebstrap etcd-client"
+gcc-aarch64-linux-gnu qemu-user-static buildah mmdebstrap etcd-client time"
 # make bench: the AWS CLI and curl it measures against (kubectl: see bench/run.sh)
 bench="$demo awscli curl"
 

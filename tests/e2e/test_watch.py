@@ -24,6 +24,7 @@ REGION = "us-east-1"
 REPAIR_S = 5.0          # the contract: a repair within 5 s
 WAIT_S = 20.0           # what a test waits before it calls a repair missing
 STOP_S = 2.0            # SIGTERM to exit
+OUR_PREFIXES = ("wglob-", "wother-", "wsel-", "wname-", "wrst-", "wtok-", "wsoak-", "wlive-", "wrefresh-", "wfresh-")
 
 
 def watch_rbac(cluster, selector_mode=True, sa_namespace="ecr-refresh-system"):
@@ -150,9 +151,14 @@ def watch_env(k8s_cluster, aws_stub, tmp_path):
     e = Env()
     e.cluster, e.stub, e.sa_dir, e.start = cluster, aws_stub, sa_dir, start
     yield e
-    # the watch's cluster-wide grants must not leak into other tests' identity
+    # the watch's cluster-wide grants must not leak into other tests' identity, nor its
+    # Secrets into their cluster-wide lists (namespaces here are never deleted for good)
     for name in ("ecr-refresh-watch", "ecr-refresh"):
         cluster.delete("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/" + name)
+    for item in cluster.list("/api/v1/secrets", field_selector="metadata.name=" + SECRET):
+        ns = item["metadata"]["namespace"]
+        if ns.startswith(OUR_PREFIXES):
+            cluster.delete("/api/v1/namespaces/%s/secrets/%s" % (ns, SECRET))
     for w in started:
         if w.proc.poll() is None:
             w.proc.kill()

@@ -6,7 +6,8 @@
  *   2  AWS error body (aws_parse_error_json), no X-Amzn-ErrorType header
  *   3  AWS error body and header: the input up to its first '\n' is the header
  * Invariants: successes hold usable values (printable credentials; a password with no
- * control character), failures leave nothing behind, error types are printable.
+ * byte outside printable ASCII), failures leave nothing behind, error types are printable,
+ * messages are peer text (log_peer_text: capped).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 
 #include "awsparse.h"
 #include "ecr.h"
+#include "log.h"
 
 #define REQUIRE(cond) do { if (!(cond)) __builtin_trap(); } while (0)
 
@@ -61,7 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (ecr_parse_token_response(body, size - 1, &token, err, sizeof err) == 0) {
 			REQUIRE(token.password != NULL && token.auth != NULL && token.username[0] != '\0');
 			for (i = 0; token.password[i]; i++)
-				REQUIRE((unsigned char)token.password[i] >= 0x20 && token.password[i] != 0x7f);
+				REQUIRE((unsigned char)token.password[i] >= 0x20 && (unsigned char)token.password[i] < 0x7f);
 			REQUIRE(token.expires_at > 0);
 			REQUIRE(printable(token.proxy_endpoint));
 			ecr_token_clear(&token);
@@ -78,7 +80,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		aws_parse_error_json(body, nl ? size - (size_t)(nl + 1 - data) : size - 1, header,
 		                     nl ? (size_t)(nl - data - 1) : 0, type, sizeof type, message, sizeof message);
 		REQUIRE(strlen(type) < sizeof type && printable(type));
-		REQUIRE(strlen(message) < sizeof message);
+		REQUIRE(strlen(message) < sizeof message && strlen(message) <= LOG_PEER_TEXT_MAX);
 		for (i = 0; message[i]; i++)
 			REQUIRE((unsigned char)message[i] >= 0x20);
 		free(body);

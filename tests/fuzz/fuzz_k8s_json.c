@@ -14,6 +14,7 @@
 #include "events.h"
 #include "fresh.h"
 #include "k8sjson.h"
+#include "log.h"
 #include "retry.h"
 
 #include <stdint.h>
@@ -22,18 +23,9 @@
 
 #include <cJSON.h>
 
+#include "printable.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void check_printable(const char *s, size_t size)
-{
-	size_t n = strnlen(s, size);
-
-	if (n == size)
-		abort();
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			abort();
-}
 
 static void check_status(const char *text, size_t size)
 {
@@ -42,6 +34,8 @@ static void check_status(const char *text, size_t size)
 	k8s_parse_status(text, size, &st);
 	check_printable(st.reason, sizeof st.reason);
 	check_printable(st.message, sizeof st.message);
+	if (strlen(st.message) > LOG_PEER_TEXT_MAX)   /* peer text is capped (log_peer_text) */
+		__builtin_trap();
 	check_printable(st.causes, sizeof st.causes);
 	check_printable(st.kind, sizeof st.kind);
 	if (st.code < 0 || st.code > 999 || st.retry_after_s < -1 || st.retry_after_s > 86400)

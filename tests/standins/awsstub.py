@@ -11,7 +11,8 @@ Listeners (all on 127.0.0.1, ports picked free):
   recomputed with botocore's own signer (botocore.auth.SigV4Auth) at the request's
   X-Amz-Date over exactly the headers it names, and compared in constant time; the
   credential scope must say service "ecr" and one of the stub's regions.
-- STS (HTTPS): Query-protocol AssumeRoleWithWebIdentity, unsigned, XML answers.
+- STS (HTTPS): Query-protocol AssumeRoleWithWebIdentity, unsigned, XML answers; and
+  GetCallerIdentity, SigV4-signed (service sts) and verified with botocore.
 - Container credentials (plain HTTP; the binary allows http only to loopback): the EKS
   Pod Identity agent / ECS shape, with the Authorization token checked as-is.
 - IMDSv2 (plain HTTP): session token PUT, role name, role credentials, region.
@@ -45,6 +46,7 @@ import botocore.auth
 import botocore.awsrequest
 import botocore.credentials
 
+import leakscan
 import pki
 
 DEFAULT_REGIONS = ("us-east-1", "eu-west-1")
@@ -527,6 +529,7 @@ class AwsStub:
         self._imds_tokens = {}  # token -> expiry epoch
 
         self._faults = {"ecr": [], "sts": [], "container": [], "imds": []}
+        self._raw_token_answer = None
         self._expire_next_temporary = None  # None, or persist flag
         self._calls = []
         self.counters = {}
@@ -733,17 +736,11 @@ class AwsStub:
             return list(dict.fromkeys(out))
 
     def leaked_secrets(self, text, chunk=20):
-        """Describe (never quote) the secrets found in text: a whole secret, or any aligned
-        chunk-character piece of one (so a truncated secret counts too). [] if none."""
-        if isinstance(text, bytes):
-            text = text.decode("utf-8", "replace")
-        found = []
-        for i, secret in enumerate(self.all_secrets()):
-            pieces = [secret] if len(secret) <= chunk else [
-                secret[k:k + chunk] for k in range(0, len(secret) - chunk + 1, chunk)]
-            if any(p in text for p in pieces):
-                found.append("secret #%d (%d chars, starts %r)" % (i, len(secret), secret[:4]))
-        return found
+        """Describe (never quote) the secrets found in text: a whole secret, or any
+        chunk-character piece of one or of its base64 form (tests/standins/leakscan.py). [] if none."""
+        secrets = self.all_secrets()
+        return ["secret #%d (%d chars, starts %r)" % (i, len(secrets[i]), secrets[i][:4])
+                for i in leakscan.leaks(text, secrets, chunk)]
 
     # -- fault knobs ----------------------------------------------------------------------------
 
@@ -758,6 +755,12 @@ class AwsStub:
             self._faults[service].append({"count": count, "status": status, "code": code,
                                           "message": message, "style": style, "delay": delay,
                                           "drop": drop})
+
+    def answer_tokens_raw(self, text):
+        """Answer every signed GetAuthorizationToken with this raw JSON text (a hostile
+        token: non-ASCII, a \\u0000 escape, ...); None gives the normal answer again."""
+        with self._lock:
+            self._raw_token_answer = text
 
     def throttle(self, count=1, status=400, style="plain"):
         """Throttle the next count ECR calls (400 ThrottlingException; status=429 for the
@@ -792,6 +795,7 @@ class AwsStub:
             self._expire_next_temporary = None
             self.deny_all = False
             self.deny_regions = set()
+            self._raw_token_answer = None
             self._calls = []
             self.counters = {}
             self.tls_events = []
@@ -990,6 +994,10 @@ class AwsStub:
                          "expiresAt": expires,
                          "proxyEndpoint": "https://" + self.registry_host(signed.region, account)})
         entry["status"] = 200
+        with self._lock:
+            raw = self._raw_token_answer
+        if raw is not None:
+            return handler.respond(200, raw, ECR_CONTENT_TYPE, [("x-amzn-RequestId", str(uuid.uuid4()))])
         handler.respond(200, json.dumps({"authorizationData": data}), ECR_CONTENT_TYPE,
                         [("x-amzn-RequestId", str(uuid.uuid4()))])
 
@@ -1034,6 +1042,8 @@ class AwsStub:
         if fault:
             return self._sts_error(handler, entry, fault["status"], fault["code"],
                                    fault["message"])
+        if action == "GetCallerIdentity" and params.get("Version") == "2011-06-15":
+            return self._sts_caller_identity(handler, entry, body)
         if action != "AssumeRoleWithWebIdentity" or params.get("Version") != "2011-06-15":
             return self._sts_error(handler, entry, 400, "InvalidAction",
                                    "Could not find operation %s for version %s"
@@ -1099,6 +1109,38 @@ class AwsStub:
                 "role": xml_escape(role_name), "akid": c.access_key_id,
                 "secret": xml_escape(c.secret_access_key), "token": xml_escape(c.session_token),
                 "exp": iso8601(c.expiration, self.sts_expiration_fraction), "req": uuid.uuid4()}
+        handler.respond(200, body, "text/xml", [("x-amzn-RequestId", str(uuid.uuid4()))])
+
+    def _sts_caller_identity(self, handler, entry, body):
+        """GetCallerIdentity: Query protocol, SigV4-signed with service "sts" and checked by
+        botocore like every ECR call; the identity named follows the credential used."""
+        try:
+            signed = verify_sigv4(handler.command, handler.path, handler.headers.items(), body,
+                                  self.credential, self.now(), "sts", self.regions,
+                                  required_signed=("host", "x-amz-date", "content-type"))
+        except AwsError as e:
+            entry["region"], entry["access_key_id"] = e.region, e.access_key_id
+            # the same refusals, in STS's words for them
+            code = {"InvalidSignatureException": "SignatureDoesNotMatch",
+                    "UnrecognizedClientException": "InvalidClientTokenId"}.get(e.code, e.code)
+            return self._sts_error(handler, entry, e.status, code, e.message)
+        credential = signed.credential
+        entry.update(region=signed.region, access_key_id=credential.access_key_id,
+                     temporary=credential.temporary, credential_source=credential.source,
+                     signed_headers=";".join(signed.signed_headers))
+        if credential.temporary:
+            role = self.role_arn.rsplit("/", 1)[-1]
+            arn = "arn:aws:sts::%s:assumed-role/%s/ecr-refresh" % (self.account_id, role)
+            user_id = "AROA%s:ecr-refresh" % credential.access_key_id[4:17]
+        else:
+            arn = "arn:aws:iam::%s:user/ecr-refresh" % self.account_id
+            user_id = "AIDA" + credential.access_key_id[4:17]
+        entry["status"] = 200
+        body = ('<GetCallerIdentityResponse xmlns="%s">\n  <GetCallerIdentityResult>\n'
+                '    <Arn>%s</Arn>\n    <UserId>%s</UserId>\n    <Account>%s</Account>\n'
+                '  </GetCallerIdentityResult>\n  <ResponseMetadata>\n    <RequestId>%s</RequestId>\n'
+                '  </ResponseMetadata>\n</GetCallerIdentityResponse>\n'
+                % (STS_NAMESPACE, xml_escape(arn), xml_escape(user_id), self.account_id, uuid.uuid4()))
         handler.respond(200, body, "text/xml", [("x-amzn-RequestId", str(uuid.uuid4()))])
 
     # -- container credentials (EKS Pod Identity agent / ECS) ---------------------------------

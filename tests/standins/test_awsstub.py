@@ -390,6 +390,31 @@ def test_sts_assume_role_with_web_identity(stub):
     assert stub.ecr_token_calls()[-1]["credential_source"] == "sts"
 
 
+def test_sts_get_caller_identity_is_signed_and_checked(stub):
+    """botocore's own signed GetCallerIdentity succeeds and names the credential's identity;
+    a wrong secret, or a signature for another service, is refused as AWS refuses it."""
+    def client(secret=None, credential=None, service_region="eu-west-1"):  # noqa: E306
+        credential = credential or stub.static
+        c = botocore.session.get_session().create_client(
+            "sts", region_name=service_region, endpoint_url=stub.sts_url, verify=stub.ca_path,
+            aws_access_key_id=credential.access_key_id,
+            aws_secret_access_key=secret or credential.secret_access_key,
+            aws_session_token=credential.session_token,
+            config=Config(retries={"total_max_attempts": 1}))
+        CLIENTS.append(c)
+        return c
+
+    out = client().get_caller_identity()
+    assert out["Arn"] == "arn:aws:iam::%s:user/ecr-refresh" % stub.account_id
+    assert out["Account"] == stub.account_id
+    call = stub.calls("sts")[-1]
+    assert (call["operation"], call["status"], call["region"]) == ("GetCallerIdentity", 200, "eu-west-1")
+    assert "authorization" not in call["signed_headers"] and "host" in call["signed_headers"]
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        client(secret="wrong" + stub.static.secret_access_key[5:]).get_caller_identity()
+    assert error_code(e) == ("SignatureDoesNotMatch", 403)
+
+
 def test_sts_errors_are_real_error_responses(stub):
     client = sts_client(stub)
     with pytest.raises(botocore.exceptions.ClientError) as e:

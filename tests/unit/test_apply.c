@@ -21,13 +21,13 @@ static void test_preflight(void)
 	char err[512], want[600];
 
 	CHECK_EQ_INT(parse_args(&cfg, "--api-server http://127.0.0.1:8001", err, sizeof err), CONFIG_OK);
-	CHECK_EQ_INT(apply_preflight(&cfg, err, sizeof err), -1);
+	CHECK_EQ_INT(apply_preflight(&cfg, err, sizeof err), EXIT_CONFIG);
 	snprintf(want, sizeof want, "%s/namespace does not exist: name the targets with --namespaces", sa_dir);
 	CHECK_EQ_STR(err, want);
 	sa_file("namespace", "pod-ns");
 	CHECK_EQ_INT(apply_preflight(&cfg, err, sizeof err), 0);
 	sa_fifo("token");
-	CHECK_EQ_INT(apply_preflight(&cfg, err, sizeof err), -1);
+	CHECK_EQ_INT(apply_preflight(&cfg, err, sizeof err), EXIT_CONFIG);
 	snprintf(want, sizeof want, "%s/token: not a regular file", sa_dir);
 	CHECK_EQ_STR(err, want);
 	sa_file("token", NULL);

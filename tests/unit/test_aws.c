@@ -15,7 +15,7 @@
 
 static const struct aws_json_call token_call = {
 	AWS_SERVICE_ECR, "us-east-1", "GetAuthorizationToken",
-	"AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken", "{}",
+	"AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken", "{}", NULL,
 };
 
 static void test_no_such_endpoint(void)

@@ -39,7 +39,7 @@ static void test_client_no_network(void)
 	CHECK_EQ_STR(c->creds.secret_access_key, "");
 
 	/* The token file is read before anything is sent: a missing one fails at once. */
-	set_env("AWS_ROLE_ARN=arn:aws:iam::1:role/r|AWS_WEB_IDENTITY_TOKEN_FILE=/nonexistent/token"
+	set_env("AWS_ROLE_ARN=arn:aws:iam::123456789012:role/r|AWS_WEB_IDENTITY_TOKEN_FILE=/nonexistent/token"
 	        "|AWS_ENDPOINT_URL_STS=https://127.0.0.1:1");
 	CHECK_EQ_INT(aws_client_init(c, NULL, 10, net_deadline_in(60000), err, sizeof err), 0);
 	CHECK_EQ_INT(aws_client_credentials(c, "us-east-1", 0), AWS_ECREDS);
@@ -56,7 +56,7 @@ static void test_client_no_network(void)
 	CHECK_EQ_INT(aws_client_init(c, NULL, 10, net_deadline_in(60000), err, sizeof err), AWS_ECONFIG);
 	CHECK_EQ_STR(err, "AWS_CA_BUNDLE /dev/zero: not a regular file");
 	aws_client_free(c);
-	set_env("AWS_ROLE_ARN=arn:aws:iam::1:role/r|AWS_WEB_IDENTITY_TOKEN_FILE=/dev/zero");
+	set_env("AWS_ROLE_ARN=arn:aws:iam::123456789012:role/r|AWS_WEB_IDENTITY_TOKEN_FILE=/dev/zero");
 	CHECK_EQ_INT(aws_client_init(c, NULL, 10, net_deadline_in(60000), err, sizeof err), AWS_ECONFIG);
 	CHECK_EQ_STR(err, "AWS_WEB_IDENTITY_TOKEN_FILE /dev/zero: not a regular file");
 	aws_client_free(c);

@@ -123,10 +123,14 @@ static const struct settings_error_row settings_errors[] = {
 	{ "AWS_DEFAULT_REGION=eu west", "AWS_DEFAULT_REGION \"eu west\" is not an AWS region name" },
 	{ "AWS_STS_REGIONAL_ENDPOINTS=global", "AWS_STS_REGIONAL_ENDPOINTS must be legacy or regional" },
 	{ "AWS_WEB_IDENTITY_TOKEN_FILE=/tmp/token", "AWS_WEB_IDENTITY_TOKEN_FILE is set without AWS_ROLE_ARN" },
-	{ "AWS_WEB_IDENTITY_TOKEN_FILE=/tmp/token|AWS_ROLE_ARN=arn:aws:iam::1:role/r|AWS_ROLE_SESSION_NAME=a",
+	{ "AWS_WEB_IDENTITY_TOKEN_FILE=/tmp/token|AWS_ROLE_ARN=arn:aws:iam::123456789012:role/r|AWS_ROLE_SESSION_NAME=a",
 	  "AWS_ROLE_SESSION_NAME must be 2 to 64 characters of A-Z a-z 0-9 _+=,.@-" },
-	{ "AWS_WEB_IDENTITY_TOKEN_FILE=/tmp/token|AWS_ROLE_ARN=arn:aws:iam::1:role/r|AWS_ROLE_SESSION_NAME=a b",
+	{ "AWS_WEB_IDENTITY_TOKEN_FILE=/tmp/token|AWS_ROLE_ARN=arn:aws:iam::123456789012:role/r|AWS_ROLE_SESSION_NAME=a b",
 	  "AWS_ROLE_SESSION_NAME must be 2 to 64 characters of A-Z a-z 0-9 _+=,.@-" },
+	{ "AWS_WEB_IDENTITY_TOKEN_FILE=/tmp/token|AWS_ROLE_ARN=not-an-arn",
+	  "AWS_ROLE_ARN is not a valid role ARN (arn:PARTITION:iam::ACCOUNT:role/NAME)" },
+	{ "AWS_WEB_IDENTITY_TOKEN_FILE=/tmp/token|AWS_ROLE_ARN=arn:aws:iam::123456789012:user/u",
+	  "AWS_ROLE_ARN is not a valid role ARN (arn:PARTITION:iam::ACCOUNT:role/NAME)" },
 	{ "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=v2/credentials",
 	  "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI must be a path starting with '/'" },
 	{ "AWS_CONTAINER_CREDENTIALS_FULL_URI=http://10.0.0.1/creds",
@@ -143,6 +147,22 @@ static const struct settings_error_row settings_errors[] = {
 	  "169.254.170.23 or fd00:ec2::23, not ::ffff:10.1.2.3" },
 	{ "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE=IPv5", "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE must be IPv4 or IPv6" },
 };
+
+/* A FULL_URI host name is checked when the credentials are fetched, never while the
+ * configuration is read: no DNS answer (here: none can come) decides a configuration. */
+static void test_full_uri_name_not_resolved(void)
+{
+	struct aws_settings s;
+	char err[400] = "";
+
+	set_env("AWS_CONTAINER_CREDENTIALS_FULL_URI=http://creds.ecr-refresh.invalid/v1/credentials");
+	CHECK_EQ_INT(aws_settings_from_env(&s, err, sizeof err), 0);
+	CHECK_EQ_INT(s.source, AWS_SOURCE_CONTAINER);
+	CHECK_EQ_STR(err, "");
+	err[0] = '\0';
+	CHECK_EQ_INT(aws_check_full_uri("http://10.1.2.3/creds", 0, err, sizeof err), AWS_ECONFIG);
+	CHECK_EQ_INT(aws_check_full_uri("http://localhost:9/creds", 1, err, sizeof err), 0);
+}
 
 static void test_settings_errors(void)
 {
@@ -180,15 +200,15 @@ static void test_settings_sources(void)
 	CHECK_EQ_INT(aws_settings_from_env(&s, err, sizeof err), 0);
 	CHECK_EQ_INT(s.source, AWS_SOURCE_ENV);
 
-	set_env("AWS_ROLE_ARN=arn:aws:iam::1:role/r|AWS_WEB_IDENTITY_TOKEN_FILE=/t|AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=/v2/c");
+	set_env("AWS_ROLE_ARN=arn:aws:iam::123456789012:role/r|AWS_WEB_IDENTITY_TOKEN_FILE=/t|AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=/v2/c");
 	CHECK_EQ_INT(aws_settings_from_env(&s, err, sizeof err), 0);
 	CHECK_EQ_INT(s.source, AWS_SOURCE_WEB_IDENTITY);
-	CHECK_EQ_STR(s.role_arn, "arn:aws:iam::1:role/r");
+	CHECK_EQ_STR(s.role_arn, "arn:aws:iam::123456789012:role/r");
 	CHECK_EQ_STR(s.web_identity_token_file, "/t");
 	CHECK_EQ_STR(s.role_session_name, "");
 
 	/* A role without a token file is not web identity (botocore). */
-	set_env("AWS_ROLE_ARN=arn:aws:iam::1:role/r");
+	set_env("AWS_ROLE_ARN=arn:aws:iam::123456789012:role/r");
 	CHECK_EQ_INT(aws_settings_from_env(&s, err, sizeof err), 0);
 	CHECK_EQ_INT(s.source, AWS_SOURCE_IMDS);
 
@@ -258,6 +278,24 @@ static void test_names(void)
 	CHECK(aws_valid_session_name("ecr-refresh-0123456789abcdef"));
 	CHECK(aws_valid_session_name("a_b+c=d,e.f@g-h"));
 	CHECK(aws_valid_session_name("ab"));
+	CHECK(aws_valid_role_arn("arn:aws:iam::123456789012:role/ecr-refresh"));
+	CHECK(aws_valid_role_arn("arn:aws-cn:iam::123456789012:role/path/to/x_y+z=a,b.c@d-e"));
+	CHECK(aws_valid_role_arn("arn:aws-us-gov:iam::123456789012:role/r"));
+	CHECK(!aws_valid_role_arn("not-an-arn"));
+	CHECK(!aws_valid_role_arn("arn:aws:iam::123456789012:user/ecr-refresh"));
+	CHECK(!aws_valid_role_arn("arn:aws:iam::12345678901:role/ecr-refresh"));
+	CHECK(!aws_valid_role_arn("arn:aws:iam::1234567890123:role/ecr-refresh"));
+	CHECK(!aws_valid_role_arn("arn:aws:sts::123456789012:role/ecr-refresh"));
+	CHECK(!aws_valid_role_arn("arn::iam::123456789012:role/ecr-refresh"));
+	CHECK(!aws_valid_role_arn("arn:AWS:iam::123456789012:role/ecr-refresh"));
+	CHECK(!aws_valid_role_arn("arn:aws:iam::123456789012:role/"));
+	CHECK(!aws_valid_role_arn("arn:aws:iam::123456789012:role/path/"));
+	CHECK(!aws_valid_role_arn("arn:aws:iam::123456789012:role/a b"));
+	CHECK(!aws_valid_role_arn("arn:aws:iam::123456789012:role/x\n"));
+	CHECK(!aws_valid_role_arn("arn:aws:iam::123456789012:role/"
+	                          "12345678901234567890123456789012345678901234567890123456789012345"));
+	CHECK(aws_valid_role_arn("arn:aws:iam::123456789012:role/"
+	                         "1234567890123456789012345678901234567890123456789012345678901234"));
 	CHECK(!aws_valid_session_name("a"));
 	CHECK(!aws_valid_session_name("a b"));
 	CHECK(!aws_valid_session_name("a/b"));
@@ -277,6 +315,7 @@ int main(void)
 {
 	test_endpoints();
 	test_settings_errors();
+	test_full_uri_name_not_resolved();
 	test_settings_sources();
 	test_names();
 	set_env("");

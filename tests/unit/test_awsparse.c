@@ -301,11 +301,50 @@ static void test_classification(void)
 	CHECK(!aws_credential_error(""));
 }
 
+/* STS GetCallerIdentity, as AWS answers it (botocore's sts model, output shape
+ * GetCallerIdentityResponse), an error document, and answers missing a field. */
+static void test_caller_identity(void)
+{
+	static const char ok[] = "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\n"
+		"  <GetCallerIdentityResult>\n    <Arn>arn:aws:sts::123456789012:assumed-role/ecr-refresh/s1</Arn>\n"
+		"    <UserId>AROAEXAMPLE:s1</UserId>\n    <Account>123456789012</Account>\n"
+		"  </GetCallerIdentityResult>\n  <ResponseMetadata><RequestId>1</RequestId></ResponseMetadata>\n"
+		"</GetCallerIdentityResponse>\n";
+	static const char denied[] = "<ErrorResponse><Error><Type>Sender</Type><Code>InvalidClientTokenId</Code>"
+		"<Message>The security token included in the request is invalid.</Message></Error></ErrorResponse>";
+	static const char no_account[] = "<GetCallerIdentityResponse><GetCallerIdentityResult><Arn>arn:x</Arn>"
+		"</GetCallerIdentityResult></GetCallerIdentityResponse>";
+	/* Arn outside the result element: not taken */
+	static const char misplaced[] = "<GetCallerIdentityResponse><Arn>arn:x</Arn><GetCallerIdentityResult>"
+		"<Account>1</Account></GetCallerIdentityResult></GetCallerIdentityResponse>";
+	struct aws_identity id;
+	char code[AWS_MAX_ERROR_TYPE], message[256], err[128];
+
+	CHECK_EQ_INT(aws_parse_caller_identity(ok, strlen(ok), &id, code, sizeof code, message, sizeof message,
+	                                       err, sizeof err), 0);
+	CHECK_EQ_STR(id.arn, "arn:aws:sts::123456789012:assumed-role/ecr-refresh/s1");
+	CHECK_EQ_STR(id.account, "123456789012");
+	CHECK_EQ_STR(id.user_id, "AROAEXAMPLE:s1");
+	CHECK_EQ_INT(aws_parse_caller_identity(denied, strlen(denied), &id, code, sizeof code, message,
+	                                       sizeof message, err, sizeof err), AWS_EREQUEST);
+	CHECK_EQ_STR(code, "InvalidClientTokenId");
+	CHECK(strstr(message, "security token") != NULL);
+	CHECK_EQ_STR(id.arn, "");
+	CHECK_EQ_INT(aws_parse_caller_identity(no_account, strlen(no_account), &id, code, sizeof code, message,
+	                                       sizeof message, err, sizeof err), AWS_EPARSE);
+	CHECK_EQ_STR(id.arn, "");
+	CHECK_EQ_INT(aws_parse_caller_identity(misplaced, strlen(misplaced), &id, code, sizeof code, message,
+	                                       sizeof message, err, sizeof err), AWS_EPARSE);
+	CHECK_EQ_INT(aws_parse_caller_identity(ok, strlen(ok) / 2, &id, code, sizeof code, message,
+	                                       sizeof message, err, sizeof err), AWS_EPARSE);
+}
+
 int main(void)
 {
 	test_sts_valid();
 	test_sts_errors();
 	test_sts_hostile();
+	test_caller_identity();
 	test_credentials_json();
 	test_error_json();
 	test_classification();

@@ -155,7 +155,6 @@ static const struct good_row good_rows[] = {
 	  "registries", "https://1.dkr.ecr.us-east-1.amazonaws.com/v2/" },
 	{ { "--namespaces", " a , team-* ,, c[0-9] , " }, {0}, "namespaces", "a|team-*|c[0-9]" },
 	{ { "--namespaces=default" }, {0}, "namespaces", "default" },
-	{ { "--namespaces=" }, {0}, "namespaces", "" },
 	{ { "--namespace-selector", "team in (a, b),!legacy" }, {0}, "selector", "team in (a, b),!legacy" },
 	{ { "--namespace-selector=env=prod" }, {0}, "selector", "env=prod" },
 	{ { "--exclude-namespaces", "kube-*,default" }, {0}, "exclude", "kube-*|default" },
@@ -290,7 +289,11 @@ static const struct bad_row bad_rows[] = {
 	/* numbers */
 	{ { "--concurrency", "0" }, {0}, "--concurrency 0: must be 1..64" },
 	{ { "--concurrency", "65" }, {0}, "--concurrency 65: must be 1..64" },
-	{ { "--concurrency", "-1" }, {0}, "--concurrency -1: must be 1..64" },
+	{ { "--concurrency", "-1" }, {0}, "--concurrency \"-1\": must be 1..64" },
+	{ { "--concurrency", "+4" }, {0}, "--concurrency \"+4\": must be 1..64" },
+	{ { "--timeout", "+4" }, {0}, "--timeout \"+4\": must be 1..3600" },
+	{ {0}, { "RUN_DEADLINE=-0" }, "RUN_DEADLINE \"-0\": must be 1..86400" },
+	{ { "--timeout", "4 " }, {0}, "--timeout \"4 \": must be 1..3600" },
 	{ { "--concurrency", "abc" }, {0}, "--concurrency \"abc\": must be 1..64" },
 	{ { "--concurrency=4x" }, {0}, "--concurrency \"4x\": must be 1..64" },
 	{ { "--concurrency=" }, {0}, "--concurrency \"\": must be 1..64" },
@@ -332,6 +335,14 @@ static const struct bad_row bad_rows[] = {
 	{ { "--exclude-namespaces", "kube_*" }, {0}, "--exclude-namespaces: \"kube_*\" is not a valid namespace name or glob" },
 	{ {0}, { "EXCLUDE_NAMESPACES=x/y" }, "EXCLUDE_NAMESPACES: \"x/y\" is not a valid namespace name or glob" },
 	{ {0}, { "EXCLUDE_NAMESPACE=A" }, "EXCLUDE_NAMESPACE: \"A\" is not a valid namespace name or glob" },
+	/* a list given but naming nothing never falls back to the default */
+	{ { "--namespaces=" }, {0}, "--namespaces \"\": names nothing (leave it unset for the default)" },
+	{ { "--namespaces", "," }, {0}, "--namespaces \",\": names nothing (leave it unset for the default)" },
+	{ {0}, { "TARGET_NAMESPACES= , " }, "TARGET_NAMESPACES \" , \": names nothing (leave it unset for the default)" },
+	{ { "--exclude-namespaces", "," }, {0},
+	  "--exclude-namespaces \",\": names nothing (leave it unset for the default)" },
+	{ { "--service-accounts=" }, {0}, "--service-accounts \"\": names nothing (leave it unset for the default)" },
+	{ { "--registries=" }, {0}, "--registries \"\": empty registry in the list" },
 	/* a control byte is shown, never written raw */
 	{ { "--namespaces", "a\nb" }, {0}, "--namespaces: \"a\\x0ab\" is not a valid namespace name or glob" },
 

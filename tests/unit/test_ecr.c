@@ -184,9 +184,21 @@ static void test_token_bad(void)
 	                "authorizationToken is not USER:PASSWORD");
 	/* base64("AWS:a\nb") and base64("AWS:a\0b") */
 	check_token_bad("{\"authorizationData\":[{\"authorizationToken\":\"QVdTOmEKYg==\",\"expiresAt\":1}]}",
-	                "authorizationToken has control characters");
+	                "authorizationToken holds a byte other than printable ASCII");
 	check_token_bad("{\"authorizationData\":[{\"authorizationToken\":\"QVdTOmEAYg==\",\"expiresAt\":1}]}",
-	                "authorizationToken has control characters");
+	                "authorizationToken holds a byte other than printable ASCII");
+	/* base64("AWS:caf\xc3\xa9"), base64("AWS:a\x7fb"), base64("AWS:\xff") */
+	check_token_bad("{\"authorizationData\":[{\"authorizationToken\":\"QVdTOmNhZsOp\",\"expiresAt\":1}]}",
+	                "authorizationToken holds a byte other than printable ASCII");
+	check_token_bad("{\"authorizationData\":[{\"authorizationToken\":\"QVdTOmF/Yg==\",\"expiresAt\":1}]}",
+	                "authorizationToken holds a byte other than printable ASCII");
+	check_token_bad("{\"authorizationData\":[{\"authorizationToken\":\"QVdTOv8=\",\"expiresAt\":1}]}",
+	                "authorizationToken holds a byte other than printable ASCII");
+	/* a \u0000 would end the string inside cJSON and cut the token silently */
+	check_token_bad("{\"authorizationData\":[{\"authorizationToken\":\"" TOKEN_B64 "\\u0000QQ==\",\"expiresAt\":1}]}",
+	                "GetAuthorizationToken answer holds a \\u0000 escape");
+	check_token_bad("{\"authorizationData\":[{\"authorizationToken\":\"" TOKEN_B64 "\",\"expiresAt\":1,\"x\":\"\\u0000\"}]}",
+	                "GetAuthorizationToken answer holds a \\u0000 escape");
 	check_token_bad("{\"authorizationData\":[{\"authorizationToken\":\"" TOKEN_B64 "\"}]}",
 	                "GetAuthorizationToken answer has no valid expiresAt");
 	check_token_bad("{\"authorizationData\":[{\"authorizationToken\":\"" TOKEN_B64 "\",\"expiresAt\":\"1700000000\"}]}",

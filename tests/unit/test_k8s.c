@@ -15,6 +15,7 @@
 #include "log.h"
 #include "net.h"
 #include "ports.h"
+#include "testca.h"
 #include "unit.h"
 
 static void check_refused(const char *args, const char *want)
@@ -23,7 +24,7 @@ static void check_refused(const char *args, const char *want)
 	char err[512] = "";
 
 	CHECK_EQ_INT(parse_args(&cfg, args, err, sizeof err), CONFIG_OK);
-	CHECK_EQ_INT(k8s_client_check(&cfg, err, sizeof err), -1);
+	CHECK_EQ_INT(k8s_client_check(&cfg, err, sizeof err), EXIT_CONFIG);
 	if (!strstr(err, want))
 		CHECK_EQ_STR(err, want);
 	config_free(&cfg);
@@ -37,20 +38,32 @@ static void test_check(void)
 	check_refused("--api-server https://127.0.0.1:6443/?x", "--api-server must not have a query or fragment");
 	check_refused("--api-server https://u:p@127.0.0.1:6443", "--api-server must not hold credentials");
 	check_refused("--namespaces a", "KUBERNETES_SERVICE_HOST is not set (not in a pod?): use --api-server");
+	/* no bearer token in cleartext: plain http only to this machine */
+	check_refused("--api-server http://10.1.2.3:8001", "http:// is allowed only to loopback");
+	check_refused("--api-server http://kubernetes.default:80", "http:// is allowed only to loopback");
+	check_refused("--api-server http://[fd00::1]:8001", "http:// is allowed only to loopback");
+	check_refused("--serviceaccount-dir /nonexistent/sa --api-server https://127.0.0.1:6443",
+	              "ServiceAccount folder /nonexistent/sa does not exist");
 
 	sa_file("token", "tok");
 	sa_file("ca.crt", "");
 	CHECK_EQ_INT(parse_args(&cfg, "--api-server https://127.0.0.1:6443", err, sizeof err), CONFIG_OK);
+	/* a ca.crt without a certificate could never verify the server: 4, before AWS */
+	CHECK_EQ_INT(k8s_client_check(&cfg, err, sizeof err), EXIT_KUBERNETES);
+	CHECK(strstr(err, "ca.crt") != NULL);
+	sa_file("ca.crt", "not a certificate\n");
+	CHECK_EQ_INT(k8s_client_check(&cfg, err, sizeof err), EXIT_KUBERNETES);
+	sa_file("ca.crt", ec_ca_pem);
 	CHECK_EQ_INT(k8s_client_check(&cfg, err, sizeof err), 0);
 	/* a token that blocks or floods is configuration, found before the network */
 	sa_fifo("token");
-	CHECK_EQ_INT(k8s_client_check(&cfg, err, sizeof err), -1);
+	CHECK_EQ_INT(k8s_client_check(&cfg, err, sizeof err), EXIT_CONFIG);
 	snprintf(want, sizeof want, "%s/token: not a regular file", sa_dir);
 	CHECK_EQ_STR(err, want);
 	sa_file("token", NULL);
 	CHECK_EQ_INT(k8s_client_check(&cfg, err, sizeof err), 0);   /* missing: no token sent */
 	sa_fifo("ca.crt");
-	CHECK_EQ_INT(k8s_client_check(&cfg, err, sizeof err), -1);
+	CHECK_EQ_INT(k8s_client_check(&cfg, err, sizeof err), EXIT_CONFIG);
 	snprintf(want, sizeof want, "%s/ca.crt: not a regular file", sa_dir);
 	CHECK_EQ_STR(err, want);
 	config_free(&cfg);
@@ -102,7 +115,7 @@ static void test_open(void)
 
 static void test_call_refused(void)
 {
-	static const struct k8s_request req = { "GET", "/api/v1/namespaces", "application/json", NULL, NULL, 0 };
+	static const struct k8s_request req = { "GET", "/api/v1/namespaces", "application/json", NULL, NULL, 0, 0 };
 	struct k8s_client *client = NULL;
 	struct k8s_conn *conn;
 	struct k8s_reply r;

@@ -9,6 +9,7 @@
 #include <cJSON.h>
 
 #include "k8sjson.h"
+#include "log.h"
 #include "unit.h"
 
 #define S(lit) lit, sizeof(lit) - 1
@@ -57,17 +58,24 @@ static void test_status(void)
 
 	/* control characters never reach a log line; long messages are cut */
 	k8s_parse_status(S("{\"message\":\"a\\nb\\u001bc\\u007f\",\"reason\":\"x\\ty\"}"), &st);
-	CHECK_EQ_STR(st.message, "a?b?c?");
-	CHECK_EQ_STR(st.reason, "x?y");
+	CHECK_EQ_STR(st.message, "a b c ");
+	CHECK_EQ_STR(st.reason, "x y");
 	{
 		char big[2000];
 		memset(big, 0, sizeof big);
 		strcpy(big, "{\"message\":\"");
-		memset(big + strlen(big), 'm', 1000);
+		for (int i = 0; i < 500; i++)
+			strcat(big, "m ");
 		strcat(big, "\"}");
 		CHECK_EQ_INT(k8s_parse_status(big, strlen(big), &st), 0);
-		CHECK_EQ_INT(strlen(st.message), sizeof st.message - 1);
+		CHECK_EQ_INT(strlen(st.message), LOG_PEER_TEXT_MAX);
+		CHECK(strcmp(st.message + LOG_PEER_TEXT_MAX - 3, "...") == 0);
 	}
+	/* a server echoing a token gets no piece of it into a log line */
+	k8s_parse_status(S("{\"message\":\"token eyJhbGciOiJSUzI1NiIsImtpZCI6IjEifQ rejected\","
+		"\"details\":{\"causes\":[{\"reason\":\"c2VjcmV0LXRva2VuLTEyMzQ1Njc4OTA=\"}]}}"), &st);
+	CHECK_EQ_STR(st.message, "token [REDACTED] rejected");
+	CHECK_EQ_STR(st.causes, "[REDACTED]");
 
 	/* not JSON, not an object, empty: defaults */
 	CHECK_EQ_INT(k8s_parse_status(S("<html>503</html>"), &st), -1);

@@ -620,6 +620,71 @@ static void test_errno_kept(void)
 	free(out);
 }
 
+/* Peer text: echoes of secrets, token-like runs, control bytes, and the length cap. */
+static void test_peer_text(void)
+{
+	static char secret[] = "Zk9vYmFyLXNlY3JldC12YWx1ZS0xMjM0NTY3ODkw";   /* 40 chars */
+	char out[512], echo[64];
+	size_t n;
+
+	log_forget_secrets();
+	/* ordinary messages pass untouched */
+	CHECK_EQ_INT(log_peer_text(out, sizeof out, "secrets \"ecr-creds\" is forbidden", 32), 0);
+	CHECK_EQ_STR(out, "secrets \"ecr-creds\" is forbidden");
+	CHECK_EQ_INT(log_peer_text(out, sizeof out, "AccessDeniedException FieldManagerConflict", 42), 0);
+	CHECK_EQ_STR(out, "AccessDeniedException FieldManagerConflict");
+	/* a 19-character run with digits stays, a 20-character one goes */
+	log_peer_text(out, sizeof out, "id abcdefghij012345678 end", 26);
+	CHECK_EQ_STR(out, "id abcdefghij012345678 end");
+	CHECK_EQ_INT(log_peer_text(out, sizeof out, "id abcdefghij0123456789 end", 27), 1);
+	CHECK_EQ_STR(out, "id [REDACTED] end");
+	/* base64 with padding and slashes, hex, base64url in a JWT */
+	log_peer_text(out, sizeof out, "token QUJDREVGR0hJSktMTU5PUA+/cXJzdA== x", 40);
+	CHECK_EQ_STR(out, "token [REDACTED] x");
+	log_peer_text(out, sizeof out, "sig 527a2155e9afc2426cb4c659023df9c0.", 37);
+	CHECK_EQ_STR(out, "sig [REDACTED].");
+	log_peer_text(out, sizeof out, "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW0ifQ.c2lnbmF0dXJl", 56);
+	CHECK_EQ_STR(out, "[REDACTED].[REDACTED].c2lnbmF0dXJl");
+	/* without a digit a run must be twice as long to count */
+	log_peer_text(out, sizeof out, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMN", 40);
+	CHECK_EQ_STR(out, "[REDACTED]");
+
+	/* a registered secret echoed minus its last character, and a bare 8-byte piece */
+	log_register_secret(secret);
+	snprintf(echo, sizeof echo, "bad token %.*s!", (int)strlen(secret) - 1, secret);
+	CHECK_EQ_INT(log_peer_text(out, sizeof out, echo, strlen(echo)), 1);
+	CHECK_EQ_STR(out, "bad token [REDACTED]!");
+	CHECK(strstr(out, "Zk9v") == NULL);
+	log_peer_text(out, sizeof out, "x=LXNlY3Jl; y=LXNlY3J", 21);
+	CHECK_EQ_STR(out, "x=[REDACTED]; y=LXNlY3J");
+	log_forget_secrets();
+
+	/* control bytes blanked, so nothing can forge a line */
+	log_peer_text(out, sizeof out, "a\nb\r\x01" "c\x7f", 7);
+	CHECK_EQ_STR(out, "a b  c ");
+	/* a NUL inside the given length is blanked too */
+	log_peer_text(out, sizeof out, "a\0b", 3);
+	CHECK_EQ_STR(out, "a b");
+
+	/* the length cap, and the cut marked */
+	{
+		static char big[3000];
+		for (n = 0; n < sizeof big; n++)
+			big[n] = "ab cd "[n % 6];
+		CHECK_EQ_INT(log_peer_text(out, sizeof out, big, sizeof big), 1);
+		CHECK_EQ_INT(strlen(out), LOG_PEER_TEXT_MAX);
+		CHECK(strcmp(out + LOG_PEER_TEXT_MAX - 3, "...") == 0);
+		/* a smaller field is the cap then */
+		log_peer_text(echo, 16, big, sizeof big);
+		CHECK_EQ_INT(strlen(echo), 15);
+		CHECK(strcmp(echo + 12, "...") == 0);
+	}
+	/* NULL and a zero size are harmless */
+	CHECK_EQ_INT(log_peer_text(out, sizeof out, NULL, 5), 0);
+	CHECK_EQ_STR(out, "");
+	CHECK_EQ_INT(log_peer_text(out, 0, "x", 1), 1);
+}
+
 int main(void)
 {
 	test_json_basic();
@@ -631,5 +696,6 @@ int main(void)
 	test_truncation();
 	test_threads();
 	test_errno_kept();
+	test_peer_text();
 	return UNIT_DONE();
 }

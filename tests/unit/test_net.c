@@ -44,6 +44,26 @@ static void test_ip_literal(void)
 	CHECK_EQ_INT(net_is_ip_literal(NULL), 0);
 }
 
+static void test_loopback(void)
+{
+	static const struct {
+		const char *host;
+		int loopback;
+	} rows[] = {
+		{ "127.0.0.1", 1 }, { "127.255.0.9", 1 }, { "::1", 1 }, { "::ffff:127.0.0.1", 1 },
+		{ "localhost", 1 }, { "LocalHost", 1 },
+		{ "128.0.0.1", 0 }, { "10.1.2.3", 0 }, { "0.0.0.0", 0 }, { "::", 0 }, { "::2", 0 },
+		{ "::ffff:10.0.0.1", 0 }, { "localhost.example.com", 0 }, { "127.0.0.1.nip.io", 0 },
+		{ "[::1]", 0 }, { "", 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		if (net_host_is_loopback(rows[i].host) != rows[i].loopback)
+			fprintf(stderr, "net_host_is_loopback(\"%s\")\n", rows[i].host);
+		CHECK_EQ_INT(net_host_is_loopback(rows[i].host), rows[i].loopback);
+	}
+}
+
 /* A listening socket on 127.0.0.1 with a free port; returns fd and the port text. */
 static int listener(int backlog, char *port, size_t portlen)
 {
@@ -207,6 +227,7 @@ static void test_deadline_helpers(void)
 int main(void)
 {
 	test_ip_literal();
+	test_loopback();
 	test_deadline_helpers();
 	test_connect_refused();
 	test_connect_ok_and_io();
