@@ -392,12 +392,15 @@ static void sts_element(struct xml_reader *x, const char *text, size_t n)
 	} else if (x->identity && strcmp(parent, "GetCallerIdentityResult") == 0) {
 		struct aws_identity *id = x->identity;
 
+		/* An identity is no error text: copied whole when it is visible ASCII that fits,
+		 * else left empty (a missing Arn or Account fails the parse). A peer-text pass
+		 * would redact an ARN's long role path as token-like. */
 		if (strcmp(name, "Arn") == 0)
-			message_text(id->arn, sizeof id->arn, text, n);
+			(void)aws_set_value(id->arn, sizeof id->arn, text, n);
 		else if (strcmp(name, "Account") == 0)
-			message_text(id->account, sizeof id->account, text, n);
+			(void)aws_set_value(id->account, sizeof id->account, text, n);
 		else if (strcmp(name, "UserId") == 0)
-			message_text(id->user_id, sizeof id->user_id, text, n);
+			(void)aws_set_value(id->user_id, sizeof id->user_id, text, n);
 	} else if (strcmp(name, "Code") == 0 && x->code_len && !x->code[0]) {
 		aws_sanitize_error_type(text, n, x->code, x->code_len);
 	} else if (strcmp(name, "Message") == 0 && x->message_len && !x->message[0]) {

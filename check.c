@@ -195,7 +195,7 @@ static void print_json_line(const struct problem *p)
 	if ((text = cJSON_PrintUnformatted(o)) != NULL) {
 		fputs(text, stdout);
 		fputc('\n', stdout);
-		free(text);
+		cJSON_free(text);
 	}
 	cJSON_Delete(o);
 }
