@@ -16,7 +16,7 @@ import time
 import pytest
 
 from conftest import ROOT
-from k8s_cluster import watch_manifests, write_projected_dir
+from k8s_cluster import object_path, watch_manifests, write_projected_dir
 
 BIN = os.path.join(ROOT, os.environ.get("ECR_BUILD", "build"), "ecr-refresh")
 SECRET = "ecr-creds"
@@ -25,6 +25,16 @@ REPAIR_S = 5.0          # the contract: a repair within 5 s
 WAIT_S = 20.0           # what a test waits before it calls a repair missing
 STOP_S = 2.0            # SIGTERM to exit
 OUR_PREFIXES = ("wglob-", "wother-", "wsel-", "wname-", "wrst-", "wtok-", "wsoak-", "wlive-", "wrefresh-", "wfresh-")
+
+
+@pytest.fixture(autouse=True)
+def no_cluster_rbac_left(k8s_cluster):
+    """The watch's cluster-wide grants are removed after each test: other tests of the same
+    apiserver must run under their own RBAC only (a left-over list of Secrets, or the test
+    roles, would change what they are allowed and print)."""
+    yield
+    for o in reversed(watch_manifests(True)):
+        k8s_cluster.delete(object_path(o))
 
 
 def watch_rbac(cluster, selector_mode=True, sa_namespace="ecr-refresh-system"):
