@@ -16,7 +16,10 @@ HOST_CC   ?= gcc
 FUZZ_CC   ?= clang
 PYTHON    ?= /usr/bin/python3
 CA_BUNDLE ?= /etc/ssl/certs/ca-certificates.crt
-VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo unknown)
+# The release number is the VERSION file (CHANGELOG.md says what each one holds); the commit
+# is git's, "-dirty" with uncommitted changes. `--version` prints both, the image labels both.
+VERSION   ?= $(shell cat VERSION 2>/dev/null || echo unknown)
+COMMIT    ?= $(shell c=$$(git rev-parse --short=12 HEAD 2>/dev/null) && { git diff --quiet HEAD 2>/dev/null || c=$$c-dirty; echo $$c; } || echo unknown)
 
 # ---- target architecture (Debian names; uname -m spellings are accepted) -----------------
 # ARCH other than the build machine's cross-builds into build/ARCH with Debian's cross gcc
@@ -42,7 +45,7 @@ B   ?= build
 DEP ?= build/deps
 
 WARN     := -std=c11 -Wall -Wextra -Wpedantic -Werror
-DEFS     := -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -DECR_REFRESH_VERSION='"$(VERSION)"'
+DEFS     := -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -DECR_REFRESH_VERSION='"$(VERSION)"' -DECR_REFRESH_COMMIT='"$(COMMIT)"'
 INCS     := -I. -I$(B)/gen -I$(DEP)/bearssl/inc -I$(DEP)/cjson
 # No unwind tables: nothing here unwinds (C, no backtraces), and .eh_frame was 34 KB of the
 # stripped binary. Changing these rebuilds the dependencies (the libraries depend on this file).
@@ -68,7 +71,7 @@ FUZZ_OBJ := $(patsubst %.c,$(B)/fuzz/obj/%.o,$(SRCS)) $(addprefix $(B)/fuzz/obj/
 MUSL_LIBS := $(B)/musl/libbearssl.a $(B)/musl/libcjson.a
 HOST_LIBS := $(B)/host/libbearssl.a $(B)/host/libcjson.a
 
-.PHONY: all test unit fuzz fuzz-smoke tools demo bench image-test clean distclean arm64
+.PHONY: version all test unit fuzz fuzz-smoke tools demo bench image-test clean distclean arm64
 .SUFFIXES:
 .DELETE_ON_ERROR:
 # Objects built through pattern rules are kept, so a rebuild only redoes what changed.
@@ -107,6 +110,11 @@ $(B)/musl/obj/anchors_embedded.o: $(GEN) | $(TOOLCHAIN)
 
 $(B)/ecr-refresh: $(B)/musl/obj/main.o $(MUSL_OBJ) $(MUSL_LIBS)
 	$(MUSL_CC) -static -s -Wl,--gc-sections -o $@ $^ -lpthread
+
+# The version is compiled into config.o (--version) and k8s.o (User-Agent): a new release
+# number rebuilds them. (A new commit does not by itself: `make clean` for a release build.)
+$(B)/musl/obj/config.o $(B)/asan/obj/config.o $(B)/fuzz/obj/config.o: VERSION
+$(B)/musl/obj/k8s.o $(B)/asan/obj/k8s.o $(B)/fuzz/obj/k8s.o: VERSION
 
 # ---- unit tests: once static under musl, once under ASan+UBSan -------------------------
 $(B)/musl/test_%: tests/unit/test_%.c $(wildcard tests/unit/*.h) $(MUSL_OBJ) $(MUSL_LIBS) | $(TOOLCHAIN)
@@ -179,6 +187,10 @@ demo:
 
 bench: all
 	bench/run.sh
+
+# "VERSION COMMIT", for scripts that must stamp the same (tests/image/run.sh).
+version:
+	@echo $(VERSION) $(COMMIT)
 
 image-test:
 	tests/image/run.sh

@@ -78,7 +78,7 @@ static const struct option_spec options[OPT_COUNT] = {
 	[OPT_TIMEOUT] = { "--timeout", "S", "REQUEST_TIMEOUT", NULL, "10", NULL,
 		"seconds for any one request (1-3600)" },
 	[OPT_DEADLINE] = { "--deadline", "S", "RUN_DEADLINE", NULL, "300", NULL,
-		"seconds for the whole run, retries included (1-86400)" },
+		"seconds for the whole run, retries included (1-86400, at least --timeout)" },
 	[OPT_REFRESH_BEFORE] = { "--refresh-before", "D", "REFRESH_BEFORE", NULL, NULL, "write every run",
 		"leave a Secret alone while it expires later than now + D (90m, 6h, 1h30m)" },
 	[OPT_API_SERVER] = { "--api-server", "URL", "KUBERNETES_API_SERVER", NULL, NULL,
@@ -992,7 +992,7 @@ static int scan_args(int argc, char **argv, const char **raw, const char **sourc
 			return CONFIG_EXIT_0;
 		}
 		if (strcmp(arg, "--version") == 0) {
-			fputs("ecr-refresh " ECR_REFRESH_VERSION "\n", stdout);
+			fputs("ecr-refresh " ECR_REFRESH_VERSION " (commit " ECR_REFRESH_COMMIT ")\n", stdout);
 			fflush(stdout);
 			return CONFIG_EXIT_0;
 		}

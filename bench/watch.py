@@ -1,9 +1,9 @@
 """Benchmark: --watch, from a new namespace to its Secret, and the watcher's memory.
 
-Starts the real kube-apiserver v1.20.2 + etcd (tests/k8s_cluster.py) and the AWS stand-in
-(tests/awsstub.py, static keys, TCP_NODELAY as in token_fetch.py), binds the shipped
-RBAC of the watch Deployment (deploy/kustomize/base/rbac-selector.yaml and
-deploy/watch/rbac-watch.yaml), starts
+Starts the real kube-apiserver v1.20.2 + etcd (tests/standins/k8s_cluster.py) and the AWS stand-in
+(tests/standins/awsstub.py, static keys, TCP_NODELAY as in token_fetch.py), binds the shipped
+RBAC of the watch Deployment (k8s_cluster.watch_manifests: deploy/watch/rbac-watch.yaml,
+components/selector/rbac.yaml, the per-namespace Role's rules cluster-wide), starts
 
     ecr-refresh --watch --namespaces 'bwatch-*' --log-level info
 
@@ -41,11 +41,6 @@ REGION = "us-east-1"
 POLL_MS = 5
 TICK = os.sysconf("SC_CLK_TCK")
 
-
-def shipped(path):
-    import yaml
-    with open(os.path.join(ROOT, path)) as f:
-        return [o for o in yaml.safe_load_all(f) if o]
 
 
 def proc_status(pid):
@@ -90,9 +85,7 @@ def main():
             cluster.ensure_namespace(SA_NAMESPACE)
             cluster.apply({"apiVersion": "v1", "kind": "ServiceAccount",
                            "metadata": {"name": "ecr-refresh", "namespace": SA_NAMESPACE}})
-            for o in shipped("deploy/kustomize/base/rbac-selector.yaml") + shipped("deploy/watch/rbac-watch.yaml"):
-                for s in o.get("subjects", []):
-                    s["namespace"] = SA_NAMESPACE
+            for o in k8s_cluster.watch_manifests(True, SA_NAMESPACE):
                 cluster.apply(o)
             cluster.create_namespace("bwatch-first")
             sa = cluster.make_sa_dir(os.path.join(tmp, "sa"), SA_NAMESPACE)

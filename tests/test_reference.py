@@ -190,3 +190,25 @@ def test_every_log_message_is_in_the_reference_and_back():
     assert sorted(written - documented) == [], "log messages missing from the log table of docs/reference.md"
     strings = set(code_strings())
     assert sorted(documented - strings) == [], "log messages in docs/reference.md the code never writes"
+
+
+# ---- the version ------------------------------------------------------------------------
+
+def release():
+    return read(os.path.join(ROOT, "VERSION")).strip()
+
+
+def test_version_is_the_release_and_the_commit():
+    assert re.fullmatch(r"\d+\.\d+\.\d+", release()), "VERSION holds MAJOR.MINOR.PATCH"
+    proc = subprocess.run([BIN, "--version"], capture_output=True, text=True, timeout=10)
+    assert proc.returncode == 0 and proc.stderr == ""
+    m = re.fullmatch(r"ecr-refresh (\S+) \(commit ([0-9a-f]{7,40}(?:-dirty)?|unknown)\)\n", proc.stdout)
+    assert m, proc.stdout
+    assert m.group(1) == release(), "the binary says %s, VERSION %s: rebuild" % (m.group(1), release())
+
+
+def test_changelog_describes_the_release():
+    changelog = read(os.path.join(ROOT, "CHANGELOG.md"))
+    headings = re.findall(r"(?m)^## \[?(\d+\.\d+\.\d+)\]?", changelog)
+    assert headings and headings[0] == release(), "CHANGELOG.md's newest entry is %s, VERSION %s" % (
+        headings[:1], release())

@@ -16,7 +16,7 @@ import time
 import pytest
 
 from conftest import ROOT
-from k8s_cluster import write_projected_dir
+from k8s_cluster import object_path, watch_manifests, write_projected_dir
 
 BIN = os.path.join(ROOT, os.environ.get("ECR_BUILD", "build"), "ecr-refresh")
 SECRET = "ecr-creds"
@@ -27,31 +27,23 @@ STOP_S = 2.0            # SIGTERM to exit
 OUR_PREFIXES = ("wglob-", "wother-", "wsel-", "wname-", "wrst-", "wtok-", "wsoak-", "wlive-", "wrefresh-", "wfresh-")
 
 
-def shipped(path):
-    """The objects of a shipped manifest file."""
-    import yaml
-    with open(os.path.join(ROOT, path)) as f:
-        return [o for o in yaml.safe_load_all(f) if o]
+@pytest.fixture(autouse=True)
+def no_cluster_rbac_left(k8s_cluster):
+    """The watch's cluster-wide grants are removed after each test: other tests of the same
+    apiserver must run under their own RBAC only (a left-over list of Secrets, or the test
+    roles, would change what they are allowed and print)."""
+    yield
+    for o in reversed(watch_manifests(True)):
+        k8s_cluster.delete(object_path(o))
 
 
 def watch_rbac(cluster, selector_mode=True, sa_namespace="ecr-refresh-system"):
-    """The shipped RBAC of the watch Deployment, bound to the test identity: with globs or a
-    selector, deploy/kustomize/base/rbac-selector.yaml + deploy/watch/rbac-watch.yaml as
-    they are; with plain names, identity_manifests' Roles for the targets (rbac.yaml) and
-    rbac-watch.yaml without its namespaces rule, as its comment says."""
-    objects = shipped("deploy/watch/rbac-watch.yaml")
-    if selector_mode:
-        objects += shipped("deploy/kustomize/base/rbac-selector.yaml")
-    else:
-        for o in objects:
-            if o["kind"] == "ClusterRole":
-                o["rules"] = [r for r in o["rules"] if r["resources"] != ["namespaces"]]
+    """The shipped RBAC of the watch Deployment (watch_manifests), bound to the test
+    identity."""
     cluster.ensure_namespace(sa_namespace)
     cluster.apply({"apiVersion": "v1", "kind": "ServiceAccount",
                    "metadata": {"name": "ecr-refresh", "namespace": sa_namespace}})
-    for o in objects:
-        for subject in o.get("subjects", []):
-            subject["namespace"] = sa_namespace
+    for o in watch_manifests(selector_mode, sa_namespace):
         cluster.apply(o)
 
 

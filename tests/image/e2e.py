@@ -5,9 +5,9 @@ EKS with IRSA gets mounted: the ServiceAccount folder at the default path and th
 identity token file, owned by the image's uid as kubelet does for runAsUser. AWS
 credentials come from STS AssumeRoleWithWebIdentity, so no secret is ever on a command line.
 
-    e2e.py IMAGE VERSION      (BUILDAH: the buildah command with its storage options)
+    e2e.py IMAGE VERSION COMMIT   (BUILDAH: the buildah command with its storage options)
 
-Checks: `--version` prints VERSION; one run creates the kubernetes.io/dockerconfigjson
+Checks: `--version` prints VERSION and COMMIT; one run creates the kubernetes.io/dockerconfigjson
 Secret in the target namespace with the stand-in's registry password; no secret in stderr;
 the process is not root (a token file only root may read stays unreadable).
 """
@@ -70,7 +70,7 @@ def check(cond, what, proc=None):
 
 
 def main():
-    image, version = sys.argv[1], sys.argv[2]
+    image, version, commit = sys.argv[1], sys.argv[2], sys.argv[3]
     work = tempfile.mkdtemp(prefix="ecr-image-e2e-")
     os.chmod(work, 0o755)
     cluster = stub = container = None
@@ -90,8 +90,8 @@ def main():
                             image).stdout.strip()
 
         proc, _ = run_image(container, ["--version"], {}, [])
-        check(proc.returncode == 0 and proc.stdout.strip() == "ecr-refresh " + version,
-              "--version in the image says %r" % ("ecr-refresh " + version), proc)
+        want = "ecr-refresh %s (commit %s)" % (version, commit)
+        check(proc.returncode == 0 and proc.stdout.strip() == want, "--version in the image says %r" % want, proc)
 
         host = stub.registry_host(REGION)
         env = {k: v for k, v in stub.env().items() if not k.startswith("AWS_EC2_METADATA")}

@@ -2,18 +2,19 @@
 (on stdin): the platform, USER 65532:65532, ENTRYPOINT ["/ecr-refresh"] and no CMD, the
 OCI labels, and a total layer size under the limit. Prints one line per check.
 
-    buildah inspect --type image IMAGE | image_config.py ARCH VERSION MAX_BYTES
+    buildah inspect --type image IMAGE | image_config.py ARCH VERSION COMMIT MAX_BYTES
 """
 import json
 import sys
 
 LABELS = ("org.opencontainers.image.source", "org.opencontainers.image.version",
+          "org.opencontainers.image.revision",
           "org.opencontainers.image.licenses", "org.opencontainers.image.title",
           "org.opencontainers.image.description")
 
 
 def main():
-    arch, version, limit = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    arch, version, commit, limit = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
     info = json.load(sys.stdin)
     oci = info["OCIv1"]
     config = oci.get("config") or {}
@@ -27,6 +28,7 @@ def main():
         ("one layer (FROM scratch + the binary)", len(manifest["layers"]) == 1),
         ("labels %s" % ", ".join(l.rsplit(".", 1)[1] for l in LABELS), all(labels.get(l) for l in LABELS)),
         ("version label is %s" % version, labels.get("org.opencontainers.image.version") == version),
+        ("revision label is %s" % commit, labels.get("org.opencontainers.image.revision") == commit),
         ("image size %d bytes (%.1f KiB) < %d KiB" % (size, size / 1024.0, limit // 1024), size < limit),
     ]
     failed = 0

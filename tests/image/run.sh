@@ -17,7 +17,8 @@
 # stage's apt-get and compile run every time, so a rerun takes about as long minus the
 # rootfs (~40 s).
 #
-#   VERSION=v           the version baked in (default: git describe, as make does)
+#   VERSION=v COMMIT=c  the version and commit baked in (default: what `make version` says,
+#                       the VERSION file and git's commit, as make stamps them)
 #   IMAGE_TEST_FRESH=1  rebuild the rootfs and base image
 set -eu
 
@@ -27,7 +28,9 @@ cache=${IMAGE_CACHE:-build/image}
 mkdir -p "$cache"
 cache=$(cd "$cache" && pwd)
 platforms=${IMAGE_TEST_PLATFORMS:-amd64 arm64}
-version=${VERSION:-$(git describe --tags --always --dirty 2>/dev/null || echo unknown)}
+stamp=$(make -s version)
+version=${VERSION:-${stamp% *}}
+commit=${COMMIT:-${stamp#* }}
 max_bytes=$((512 * 1024))
 python=${PYTHON:-/usr/bin/python3}
 base=docker.io/library/debian:bookworm
@@ -102,18 +105,19 @@ fi
 image_for() { if [ "$1" = "$host" ]; then echo ecr-refresh:test; else echo "ecr-refresh:test-$1"; fi; }
 for p in $platforms; do
 	image=$(image_for "$p")
-	say "buildah bud --platform linux/$p -t $image (VERSION=$version)"
+	say "buildah bud --platform linux/$p -t $image (VERSION=$version COMMIT=$commit)"
 	log="$cache/bud-$p.log"
 	# buildah 1.28 (bookworm) sets TARGET* from --platform but not BUILDPLATFORM: pass it,
 	# as BuildKit would, so the build stage stays on this machine's platform.
 	$bh bud --isolation chroot --pull=never --layers=false \
 		--platform "linux/$p" --build-arg "BUILDPLATFORM=linux/$host" --build-arg "VERSION=$version" \
+		--build-arg "COMMIT=$commit" \
 		-t "$image" "$root" >"$log" 2>&1 || {
 		tail -n 40 "$log" >&2
 		die "buildah bud for linux/$p failed (whole log: $log)"
 	}
 	echo "image $image: $($bh images --format '{{.Size}}' "$image")"
-	$bh inspect --type image "$image" | "$python" tests/image/image_config.py "$p" "$version" "$max_bytes" ||
+	$bh inspect --type image "$image" | "$python" tests/image/image_config.py "$p" "$version" "$commit" "$max_bytes" ||
 		die "$image: configuration or size"
 done
 $bh rmi --prune >/dev/null 2>&1 || true
@@ -134,14 +138,14 @@ for p in $platforms; do
 	esac
 	qemu="qemu-$(dpkg-architecture -a"$p" -qDEB_HOST_GNU_CPU 2>/dev/null)-static"
 	got=$("$qemu" "$out" --version)
-	[ "$got" = "ecr-refresh $version" ] || die "$image: --version says '$got'"
+	[ "$got" = "ecr-refresh $version (commit $commit)" ] || die "$image: --version says '$got'"
 	echo "ok: $qemu /ecr-refresh --version: $got"
 done
 
 case " $platforms " in
 *" $host "*)
 	say "ecr-refresh:test against kube-apiserver + the AWS stand-in"
-	BUILDAH="$bh" "$python" tests/image/e2e.py ecr-refresh:test "$version"
+	BUILDAH="$bh" "$python" tests/image/e2e.py ecr-refresh:test "$version" "$commit"
 	;;
 esac
 

@@ -153,6 +153,47 @@ def identity_manifests(namespaces, secret_name="ecr-creds", sa_name="ecr-refresh
     return out
 
 
+def shipped_objects(path):
+    """The objects of a manifest file of the repository (path relative to its root)."""
+    import yaml
+    with open(os.path.join(ROOT, path)) as f:
+        return [o for o in yaml.safe_load_all(f) if o]
+
+
+def watch_manifests(selector_mode=True, sa_namespace="ecr-refresh-system"):
+    """The shipped cluster-wide RBAC of the watch Deployment, its subjects in sa_namespace:
+    deploy/watch/rbac-watch.yaml, and with globs or a selector
+    deploy/kustomize/components/selector/rbac.yaml, as they are; with plain names
+    rbac-watch.yaml without its namespaces rule, as its comment says. The per-namespace
+    Roles (identity_manifests) are the caller's.
+
+    In selector mode each target namespace gets its Role from whoever creates it
+    (deploy/kustomize/target-namespace). Tests and benchmarks that create namespaces while
+    the watch runs, and time the repair, get the Role's rules cluster-wide here instead
+    (ClusterRole "ecr-refresh-test-roles"): a Role created just after its namespace would
+    make them time the watch's 30 s retry of the refused write instead."""
+    objects = shipped_objects("deploy/watch/rbac-watch.yaml")
+    if selector_mode:
+        objects += shipped_objects("deploy/kustomize/components/selector/rbac.yaml")
+        (role,) = [o for o in identity_manifests(["any"]) if o["kind"] == "Role"]
+        objects += [
+            {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+             "metadata": {"name": "ecr-refresh-test-roles"}, "rules": role["rules"]},
+            {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+             "metadata": {"name": "ecr-refresh-test-roles"},
+             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                         "name": "ecr-refresh-test-roles"},
+             "subjects": [{"kind": "ServiceAccount", "name": "ecr-refresh"}]}]
+    else:
+        for o in objects:
+            if o["kind"] == "ClusterRole":
+                o["rules"] = [r for r in o["rules"] if r["resources"] != ["namespaces"]]
+    for o in objects:
+        for subject in o.get("subjects", []):
+            subject["namespace"] = sa_namespace
+    return objects
+
+
 # REST paths by kind: (group/version prefix, plural, namespaced).
 RESOURCES = {
     "Namespace": ("/api/v1", "namespaces", False),
@@ -166,6 +207,7 @@ RESOURCES = {
     "Job": ("/apis/batch/v1", "jobs", True),
     "Deployment": ("/apis/apps/v1", "deployments", True),
     "CronJob": ("/apis/batch/v1beta1", "cronjobs", True),   # v1.20 serves no batch/v1 CronJob
+    "NetworkPolicy": ("/apis/networking.k8s.io/v1", "networkpolicies", True),
 }
 
 

@@ -569,7 +569,7 @@ static void test_help_and_version(void)
 	CHECK_EQ_STR(out_h, out);
 
 	CHECK_EQ_INT(capture_stdout((const char *[]){ "--version", NULL }, out, sizeof out), CONFIG_EXIT_0);
-	CHECK_EQ_STR(out, "ecr-refresh " ECR_REFRESH_VERSION "\n");
+	CHECK_EQ_STR(out, "ecr-refresh " ECR_REFRESH_VERSION " (commit " ECR_REFRESH_COMMIT ")\n");
 	/* stdout still works */
 	CHECK(fflush(stdout) == 0);
 }
