@@ -400,78 +400,76 @@ static int fetch_tokens(struct run *r)
 
 /* ---- --output ----------------------------------------------------------------------- */
 
-static int print_manifests(struct run *r)
+/* One namespace's Secret: a YAML document, or an item of the JSON List (last: the final
+ * one). 0, -1 when it could not be written, -2 when out of memory. */
+static int print_manifest(struct run *r, size_t i, int last)
 {
 	const struct config *cfg = r->cfg;
-	cJSON *list = NULL, *items = NULL;
-	char *text = NULL, seconds[32], count[16];
-	size_t i;
-	int rc = EXIT_PARTIAL, failed = 0;
+	struct secret_spec spec = {
+		.name = cfg->secret_name,
+		.namespace = r->targets.items[i].name,
+		.dockerconfigjson = r->dockerconfigjson,
+		.registries = r->hosts,
+		.expires_at = r->expires_at,
+		.config_digest = r->config_digest,
+	};
+	cJSON *doc = secret_manifest(&spec);
+	char *text = NULL;
+	int failed = -2;
 
-	if (cfg->output == OUTPUT_JSON) {
-		/* A v1 List, so `kubectl apply -f -` takes every namespace's Secret at once. */
-		list = cJSON_CreateObject();
-		if (!list || !cJSON_AddStringToObject(list, "apiVersion", "v1")
-		    || !cJSON_AddStringToObject(list, "kind", "List")
-		    || !(items = cJSON_AddArrayToObject(list, "items")))
-			goto out;
-	}
-	for (i = 0; i < r->targets.count; i++) {
-		struct secret_spec spec = {
-			.name = cfg->secret_name,
-			.namespace = r->targets.items[i].name,
-			.dockerconfigjson = r->dockerconfigjson,
-			.registries = r->hosts,
-			.expires_at = r->expires_at,
-			.config_digest = r->config_digest,
-		};
-		cJSON *doc = secret_manifest(&spec);
-
-		if (!doc)
-			goto out;
-		if (items) {
-			cJSON_AddItemToArray(items, doc);
-			continue;
-		}
-		/* YAML: one document per namespace (YAML 1.2 section 9.2). */
-		if (secret_write_yaml(doc, &text) == 0) {
-			failed |= fputs("---\n", stdout) == EOF || fputs(text, stdout) == EOF;
-			explicit_bzero(text, strlen(text));
-			free(text);
-			text = NULL;
-		} else {
-			failed = 1;
-		}
-		secret_wipe_tree(doc);
-		cJSON_Delete(doc);
-	}
-	if (list) {
-		text = secret_print_json(list, 1);
-		if (!text)
-			goto out;
-		failed |= fputs(text, stdout) == EOF;
-	}
-	failed |= fflush(stdout) != 0;
-	if (failed) {
-		/* Nothing usable was delivered: exit 1, as when namespaces fail to be written. */
-		log_event(LOG_ERROR, "cannot write the manifests to stdout", NULL);
-		goto out;
-	}
-	snprintf(count, sizeof count, "%zu", r->targets.count);
-	snprintf(seconds, sizeof seconds, "%.3f", (double)(net_now_ms() - r->started_ms) / 1000.0);
-	log_event(LOG_INFO, "manifests printed", "format", cfg->output == OUTPUT_JSON ? "json" : "yaml",
-	          "#namespaces", count, "#seconds", seconds, NULL);
-	rc = EXIT_OK;
-out:
-	if (rc != EXIT_OK && !failed)
-		log_event(LOG_ERROR, "cannot build the manifests", "error", "out of memory", NULL);
+	if (!doc)
+		return -2;
+	if (cfg->output == OUTPUT_JSON)
+		text = secret_print_json_item(doc, 4);
+	else if (secret_write_yaml(doc, &text) < 0)
+		text = NULL;
+	/* YAML: one document per namespace (YAML 1.2 section 9.2) */
+	if (text)
+		failed = -(cfg->output == OUTPUT_JSON ? printf("\n%s%s", text, last ? "" : ",") < 0
+		                                      : fputs("---\n", stdout) == EOF || fputs(text, stdout) == EOF);
 	if (text) {
 		explicit_bzero(text, strlen(text));
 		free(text);
 	}
-	secret_wipe_tree(list);
-	cJSON_Delete(list);
-	return rc;
+	secret_wipe_tree(doc);
+	cJSON_Delete(doc);
+	return failed;
+}
+
+/*
+ * --output: the Secrets on stdout, one namespace at a time so memory stays that of one
+ * (1,000 namespaces printed as one tree would not fit the cJSON budget). JSON is a v1
+ * List, so `kubectl apply -f -` takes every namespace's Secret at once.
+ */
+static int print_manifests(struct run *r)
+{
+	const struct config *cfg = r->cfg;
+	char seconds[32], count[16];
+	int json = cfg->output == OUTPUT_JSON, failed = 0;
+	size_t i;
+
+	if (json)
+		failed = fputs("{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"List\",\n  \"items\": [", stdout) == EOF;
+	for (i = 0; i < r->targets.count && !failed; i++)
+		failed = print_manifest(r, i, i + 1 == r->targets.count);
+	if (json && !failed)
+		failed = -(fputs("\n  ]\n}\n", stdout) == EOF);
+	if (fflush(stdout) != 0 && !failed)
+		failed = -1;
+	if (failed == -2) {
+		log_event(LOG_ERROR, "cannot build the manifests", "error", "out of memory", NULL);
+		return EXIT_PARTIAL;
+	}
+	if (failed) {
+		/* What was delivered is not usable: exit 1, as when namespaces fail to be written. */
+		log_event(LOG_ERROR, "cannot write the manifests to stdout", NULL);
+		return EXIT_PARTIAL;
+	}
+	snprintf(count, sizeof count, "%zu", r->targets.count);
+	snprintf(seconds, sizeof seconds, "%.3f", (double)(net_now_ms() - r->started_ms) / 1000.0);
+	log_event(LOG_INFO, "manifests printed", "format", json ? "json" : "yaml",
+	          "#namespaces", count, "#seconds", seconds, NULL);
+	return EXIT_OK;
 }
 
 /* ---- the run -------------------------------------------------------------------- */

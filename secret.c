@@ -332,6 +332,19 @@ char *secret_print_json(const cJSON *doc, int pretty)
 	return o.buf;
 }
 
+char *secret_print_json_item(const cJSON *doc, int indent)
+{
+	struct out o = {0};
+
+	out_indent(&o, indent);
+	json_value(&o, doc, 1, indent);
+	if (o.failed) {
+		out_drop(&o);
+		return NULL;
+	}
+	return o.buf;
+}
+
 /* ---- the apply body, printed once per run ------------------------------------------- */
 
 int secret_body_init(struct secret_body *b, const struct secret_spec *spec)

@@ -63,6 +63,10 @@ char *secret_base64(const void *data, size_t len);
  * a password is left behind in freed memory by reallocation. NULL on allocation failure. */
 char *secret_print_json(const cJSON *doc, int pretty);
 
+/* doc printed as secret_print_json(doc, 1) prints it inside a container at depth
+ * indent: every line indented, no newline at the end. Heap, NULL when out of memory. */
+char *secret_print_json_item(const cJSON *doc, int indent);
+
 /*
  * The server-side apply body of one run: the compact secret_print_json of
  * secret_manifest, printed once with an empty namespace and the spot remembered, so each

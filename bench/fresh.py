@@ -82,7 +82,8 @@ def secret_bodies(tmp, env, registry, names):
     p = subprocess.run([BIN, "--output", "json", "--secret-name", CURL_SECRET, "--registries", registry,
                         "--namespaces", ",".join(names)], env=env, capture_output=True, timeout=120)
     if p.returncode != 0:
-        raise SystemExit("ecr-refresh --output json exited %d" % p.returncode)
+        last = p.stderr.decode(errors="replace").strip().splitlines()[-1:] or [""]
+        raise SystemExit("ecr-refresh --output json exited %d: %s" % (p.returncode, last[0]))
     out = {}
     os.makedirs(os.path.join(tmp, "bodies"), exist_ok=True)
     for item in json.loads(p.stdout)["items"]:

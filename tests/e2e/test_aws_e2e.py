@@ -651,6 +651,18 @@ def test_output_excludes_and_sorts(aws_stub, tmp_path):
     check_secrets(aws_stub, proc, "json", ["a", "c"], {host: "us-east-1"})
 
 
+@pytest.mark.parametrize("fmt", ["json", "yaml"])
+def test_output_many_namespaces(aws_stub, tmp_path, fmt):
+    """1,000 namespaces and two regions: printed one namespace at a time, so the output is
+    not bounded by the cJSON memory budget (one tree of every Secret at once was)."""
+    hosts = [aws_stub.registry_host("us-east-1"), aws_stub.registry_host("eu-west-1")]
+    names = ["ns-%04d" % i for i in range(1000)]
+    env = base_env(aws_stub, tmp_path, **aws_stub.env_static_keys())
+    proc = run(env, "--registries", ",".join(hosts), "--namespaces", ",".join(names), "--output", fmt)
+    assert proc.returncode == 0, proc.stderr[-500:]
+    check_secrets(aws_stub, proc, fmt, names, {hosts[0]: "us-east-1", hosts[1]: "eu-west-1"})
+
+
 def test_text_log_format(aws_stub, tmp_path):
     host = aws_stub.registry_host("us-east-1")
     env = base_env(aws_stub, tmp_path, **aws_stub.env_static_keys(), LOG_FORMAT="text")
