@@ -694,14 +694,6 @@ static int take_targets(struct apply_phase *run)
 	return 0;
 }
 
-/* Room for one page of the Secret list: about 1.2 KB of metadata per Secret. */
-static size_t list_buf_size(size_t targets)
-{
-	size_t size = HTTP_MAX_HEADER + WORKER_SLACK + 2048 * (targets < FRESH_LIST_LIMIT ? targets : FRESH_LIST_LIMIT);
-
-	return size < K8S_BUF_MAX ? size : K8S_BUF_MAX;
-}
-
 /*
  * What each target's Secret is before anything is written: one metadata-only list of them
  * all (fresh.h), or where that is forbidden, each namespace's own read (logged once, at
@@ -719,7 +711,7 @@ static int read_secrets(struct apply_phase *run, int one_by_one)
 	/* a watch's repair: a few namespaces, not worth the list of them all */
 	if (one_by_one)
 		return run_jobs(run, read_one_secret, run->target_count) < 0 ? EXIT_PARTIAL : 0;
-	conn = k8s_conn_new(run->client, 0, list_buf_size(run->target_count));
+	conn = k8s_conn_new(run->client, 0, K8S_LIST_BUF);
 	if (!conn)
 		return EXIT_PARTIAL;
 	rc = fresh_list_secrets(conn, run->cfg, &run->secrets, &r);

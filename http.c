@@ -1024,6 +1024,13 @@ void http_conn_init(struct http_conn *conn, char *buf, size_t buf_size,
 	conn->err[0] = '\0';
 }
 
+void http_conn_wipe(struct http_conn *conn)
+{
+	if (conn->buf)
+		explicit_bzero(conn->buf, conn->touched < conn->buf_size ? conn->touched : conn->buf_size);
+	conn->touched = 0;
+}
+
 void http_conn_close(struct http_conn *conn)
 {
 	if (conn->fd >= 0) {
@@ -1116,6 +1123,16 @@ static int conn_write(struct http_conn *conn, const struct target *t, const char
 }
 
 /* > 0 bytes, 0 at the end of the stream, or an HTTP_E* code with conn->err set. */
+/* Raises conn->touched when p[0..n) lies in conn->buf. */
+static void note_touched(struct http_conn *conn, const void *p, size_t n)
+{
+	const char *c = p;
+
+	if (conn->buf && c >= conn->buf && c < conn->buf + conn->buf_size &&
+	    (size_t)(c - conn->buf) + n > conn->touched)
+		conn->touched = (size_t)(c - conn->buf) + n;
+}
+
 static long conn_read(struct http_conn *conn, const struct target *t, const char *label,
                       void *buf, size_t len)
 {
@@ -1124,11 +1141,14 @@ static long conn_read(struct http_conn *conn, const struct target *t, const char
 
 	if (conn->https) {
 		n = tls_read(&conn->tls, buf, len, t->deadline_ms);
-		return n < 0 ? tls_failure(conn, t, n, HTTP_EIO) : n;
+		if (n < 0)
+			return tls_failure(conn, t, n, HTTP_EIO);
+	} else {
+		n = net_read(conn->fd, buf, len, t->deadline_ms, why, sizeof(why));
+		if (n < 0)
+			return fail(conn, n == NET_ETIMEOUT ? HTTP_ETIMEOUT : HTTP_EIO, "%s: %s", label, why);
 	}
-	n = net_read(conn->fd, buf, len, t->deadline_ms, why, sizeof(why));
-	if (n < 0)
-		return fail(conn, n == NET_ETIMEOUT ? HTTP_ETIMEOUT : HTTP_EIO, "%s: %s", label, why);
+	note_touched(conn, buf, (size_t)n);
 	return n;
 }
 

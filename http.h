@@ -166,6 +166,10 @@ struct http_conn {
 	const struct anchors *anchors;    /* anchors the live connection was verified with */
 	unsigned requests_on_conn;        /* 0 on a fresh connection */
 	unsigned connects;                /* connections opened over the life of this struct */
+	size_t touched;                   /* bytes of buf ever received into, from its start:
+	                                     what a wipe must clear (requests are wiped when
+	                                     sent), so a large buffer costs memory only for what
+	                                     arrived (http_conn_wipe) */
 	size_t pending_start, pending_len;/* bytes read past the previous response: always 0
 	                                     between requests, since a server that sends more
 	                                     than its response loses the connection */
@@ -178,6 +182,9 @@ struct http_conn {
  * buffer and wiped once sent, so it must also hold the request's headers. */
 void http_conn_init(struct http_conn *conn, char *buf, size_t buf_size,
                     const struct http_proxy *proxy);
+
+/* Zeroes what answers left in buf (touched bytes), before it is freed or reused. */
+void http_conn_wipe(struct http_conn *conn);
 
 /* Closes the connection, if any. conn can be used again. */
 void http_conn_close(struct http_conn *conn);

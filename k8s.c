@@ -124,6 +124,30 @@ static int join_path(char *out, size_t size, const char *dir, const char *file)
 	return snprintf(out, size, "%.*s/%s", (int)n, dir, file) < (int)size ? 0 : -1;
 }
 
+int k8s_page_query(const struct k8s_page *p, const char *cont, char *out, size_t size)
+{
+	char cont_q[3 * K8S_MAX_CONTINUE + 1] = "";
+
+	if (cont[0] && k8s_query_encode(cont, cont_q, sizeof cont_q) < 0)
+		return -1;
+	return snprintf(out, size, "limit=%d%s%s%s", p->limit, p->cached && !cont[0] ? "&resourceVersion=0" : "",
+	                cont[0] ? "&continue=" : "", cont_q) < (int)size ? 0 : -1;
+}
+
+int k8s_page_shrink(struct k8s_page *p, const struct k8s_reply *r)
+{
+	if (r->failure != K8S_FAIL_TOO_LARGE)
+		return 0;
+	if (p->cached) {
+		p->cached = 0;
+		return 1;
+	}
+	if (p->limit / 2 < p->min)
+		return 0;
+	p->limit /= 2;
+	return 1;
+}
+
 int k8s_failure_is_connectivity(enum k8s_failure failure)
 {
 	return failure == K8S_FAIL_UNREACHABLE || failure == K8S_FAIL_UNTRUSTED ||
@@ -356,7 +380,7 @@ void k8s_conn_free(struct k8s_conn *w)
 	w->client->retries += w->retries;
 	pthread_mutex_unlock(&w->client->lock);
 	if (w->buf) {
-		explicit_bzero(w->buf, w->buf_size);
+		http_conn_wipe(&w->conn);
 		free(w->buf);
 		budget_give(&w->client->budget, w->buf_size - w->base_size);
 	}
@@ -378,7 +402,7 @@ static int conn_resize(struct k8s_conn *w, size_t size)
 
 	http_conn_close(&w->conn);
 	if (w->buf) {
-		explicit_bzero(w->buf, w->buf_size);
+		http_conn_wipe(&w->conn);
 		free(w->buf);
 		budget_give(b, w->buf_size - w->base_size);
 	}
@@ -418,7 +442,7 @@ static enum step conn_grow(struct k8s_conn *w, const char *last, struct k8s_repl
 	if (announced > (int64_t)w->answer_max || w->buf_size >= cap) {
 		format_text(r->reason, sizeof r->reason, "answer larger than the %zu-byte limit for this request: %s",
 		            w->answer_max, last);
-		r->failure = K8S_FAIL_OTHER;
+		r->failure = K8S_FAIL_TOO_LARGE;
 		return STEP_FAILED;
 	}
 	if (announced >= 0)

@@ -37,11 +37,14 @@ enum k8s_failure {
 	K8S_FAIL_DEADLINE,      /* the run deadline passed first */
 	K8S_FAIL_REFUSED,       /* an answer about the object: 403, 404, 409, 422, terminating */
 	K8S_FAIL_OTHER,         /* malformed answers, sizes, out of memory */
+	K8S_FAIL_TOO_LARGE,     /* an answer over the call's answer_max: a list asks again for
+	                           a smaller page */
 };
 
 /* 1 for the failures that say nothing about the object asked for, only about reaching
  * the server (unreachable, untrusted, unauthorised, deadline). */
 int k8s_failure_is_connectivity(enum k8s_failure failure);
+
 
 /*
  * Memory ceiling (docs/security.md "What is bounded, and by how much"): every connection's
@@ -53,6 +56,10 @@ int k8s_failure_is_connectivity(enum k8s_failure failure);
 #define K8S_ANSWER_MAX_OBJECT   (2u * 1024 * 1024) /* a whole Secret (data <= 1 MiB) or ServiceAccount */
 #define K8S_ANSWER_MAX_LIST     (2u * 1024 * 1024) /* one page of a namespace list */
 #define K8S_BUF_MAX             (HTTP_MAX_HEADER + K8S_ANSWER_MAX_OBJECT + 1)
+/* The buffer of a connection that reads lists: a page up to the limit read at once, since
+ * growing the buffer means asking again. Only what arrives is touched (http_conn.touched),
+ * so a small answer costs a small resident size. */
+#define K8S_LIST_BUF            (HTTP_MAX_HEADER + K8S_ANSWER_MAX_LIST + 1)
 
 struct k8s_request {
 	const char *method;
@@ -74,6 +81,28 @@ struct k8s_reply {
 	char reason[K8S_REASON_MAX];
 	struct k8s_status st;           /* parsed for status >= 400 */
 };
+
+/*
+ * How the pages of a list are asked for (api-concepts.md "Retrieving large results sets in
+ * chunks"): limit items per page, the first page from the watch cache when cached
+ * (resourceVersion=0, "any": what informers do; a change of the last moments may be
+ * missing, a quorum read from etcd costs several times more). An answer over the list
+ * limit: k8s_page_shrink.
+ */
+struct k8s_page {
+	int limit, min;
+	int cached;
+};
+
+/* "limit=N[&resourceVersion=0][&continue=TOKEN]" for the page after cont ("" the first):
+ * 0, or -1 when it does not fit size. */
+int k8s_page_query(const struct k8s_page *p, const char *cont, char *out, size_t size);
+
+/* After a failed call: 1 to ask the same page again smaller, 0 to give up. A page over
+ * the list limit is asked from etcd first (the watch cache may serve a
+ * resourceVersion=0 list whole, ignoring limit: kubernetes/kubernetes#70735), then with
+ * half the limit, down to min (1: one object always fits a list page). */
+int k8s_page_shrink(struct k8s_page *p, const struct k8s_reply *r);
 
 struct k8s_client;
 struct k8s_conn;

@@ -135,11 +135,9 @@ static int list_items(const cJSON *root, const char *what, const cJSON **items, 
 
 /* metadata.continue of a list page into cont ("" when absent): printable ASCII that fits,
  * since it goes back into a URL (api-concepts.md "Retrieving large results sets"). */
-int k8s_list_continue(const cJSON *root, const char *what, char *cont, size_t cont_size, char *err,
+int k8s_continue_copy(const char *token, const char *what, char *cont, size_t cont_size, char *err,
                       size_t errlen)
 {
-	const cJSON *metadata = cJSON_GetObjectItemCaseSensitive(root, "metadata");
-	const char *token = cJSON_IsObject(metadata) ? object_string(metadata, "continue") : NULL;
 	size_t n;
 
 	if (cont_size)
@@ -160,6 +158,15 @@ int k8s_list_continue(const cJSON *root, const char *what, char *cont, size_t co
 	}
 	memcpy(cont, token, n + 1);
 	return 0;
+}
+
+int k8s_list_continue(const cJSON *root, const char *what, char *cont, size_t cont_size, char *err,
+                      size_t errlen)
+{
+	const cJSON *metadata = cJSON_GetObjectItemCaseSensitive(root, "metadata");
+
+	return k8s_continue_copy(cJSON_IsObject(metadata) ? object_string(metadata, "continue") : NULL, what, cont,
+	                         cont_size, err, errlen);
 }
 
 /* ---- namespaces ---------------------------------------------------------------------- */
@@ -244,9 +251,30 @@ void k8s_secret_meta_list_free(struct k8s_secret_meta_list *list)
 	memset(list, 0, sizeof *list);
 }
 
+static int meta_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct k8s_secret_meta *)a)->namespace, ((const struct k8s_secret_meta *)b)->namespace);
+}
+
+void k8s_secret_meta_list_sort(struct k8s_secret_meta_list *list)
+{
+	if (list->count > 1)
+		qsort(list->items, list->count, sizeof *list->items, meta_cmp);
+	list->sorted = 1;
+}
+
 const struct k8s_secret_meta *k8s_secret_meta_find(const struct k8s_secret_meta_list *list,
                                                    const char *namespace)
 {
+	struct k8s_secret_meta key;
+	size_t n = strlen(namespace);
+
+	if (list->sorted) {
+		if (n >= sizeof key.namespace)
+			return NULL;
+		memcpy(key.namespace, namespace, n + 1);
+		return list->count ? bsearch(&key, list->items, list->count, sizeof *list->items, meta_cmp) : NULL;
+	}
 	for (size_t i = 0; i < list->count; i++)
 		if (strcmp(list->items[i].namespace, namespace) == 0)
 			return &list->items[i];
@@ -301,36 +329,45 @@ static int is_hex_digest(const char *s)
 	return s && n == 64 && s[n] == '\0';
 }
 
+int k8s_secret_meta_set(struct k8s_secret_meta *rec, const struct k8s_meta_fields *f)
+{
+	memset(rec, 0, sizeof *rec);
+	if (!f->namespace || !config_valid_dns_label(f->namespace))
+		return -1;
+	memcpy(rec->namespace, f->namespace, strlen(f->namespace) + 1);
+	if (f->version && strlen(f->version) < sizeof rec->resource_version)
+		k8s_copy_printable(rec->resource_version, sizeof rec->resource_version, f->version);
+	rec->labelled = f->managed_by && strcmp(f->managed_by, SECRET_MANAGED_BY) == 0;
+	rec->owns_payload = f->has_expires ? f->owns_with_expiry : f->owns_plain;
+	rec->ours = rec->labelled && rec->owns_payload;
+	if (is_hex_digest(f->digest))
+		memcpy(rec->digest, f->digest, 65);
+	if (f->expires && strlen(f->expires) < sizeof rec->expires_at)
+		k8s_copy_printable(rec->expires_at, sizeof rec->expires_at, f->expires);
+	if (f->registries && !(rec->registries = strdup(f->registries)))
+		return -2;
+	return 0;
+}
+
 int k8s_secret_meta_read(const cJSON *metadata, const char *field_manager, struct k8s_secret_meta *rec)
 {
 	const cJSON *labels = cJSON_GetObjectItemCaseSensitive(metadata, "labels");
 	const cJSON *annotations = cJSON_GetObjectItemCaseSensitive(metadata, "annotations");
-	const char *ns = object_string(metadata, "namespace");
-	const char *version = object_string(metadata, "resourceVersion");
-	const char *managed_by = cJSON_IsObject(labels) ? object_string(labels, SECRET_LABEL_MANAGED_BY) : NULL;
-	const char *registries = NULL, *digest = NULL, *expires = NULL;
+	struct k8s_meta_fields f = {
+		.namespace = object_string(metadata, "namespace"),
+		.version = object_string(metadata, "resourceVersion"),
+		.managed_by = cJSON_IsObject(labels) ? object_string(labels, SECRET_LABEL_MANAGED_BY) : NULL,
+		.owns_plain = owns_payload(metadata, field_manager, 0),
+		.owns_with_expiry = owns_payload(metadata, field_manager, 1),
+	};
 
-	memset(rec, 0, sizeof *rec);
-	if (!ns || !config_valid_dns_label(ns))
-		return -1;
-	memcpy(rec->namespace, ns, strlen(ns) + 1);
-	if (version && strlen(version) < sizeof rec->resource_version)
-		k8s_copy_printable(rec->resource_version, sizeof rec->resource_version, version);
 	if (cJSON_IsObject(annotations)) {
-		registries = object_string(annotations, SECRET_ANNOTATION_REGISTRIES);
-		digest = object_string(annotations, SECRET_ANNOTATION_CONFIG_DIGEST);
-		expires = object_string(annotations, SECRET_ANNOTATION_EXPIRES_AT);
+		f.registries = object_string(annotations, SECRET_ANNOTATION_REGISTRIES);
+		f.digest = object_string(annotations, SECRET_ANNOTATION_CONFIG_DIGEST);
+		f.expires = object_string(annotations, SECRET_ANNOTATION_EXPIRES_AT);
+		f.has_expires = f.expires != NULL;
 	}
-	rec->labelled = managed_by && strcmp(managed_by, SECRET_MANAGED_BY) == 0;
-	rec->owns_payload = owns_payload(metadata, field_manager, expires != NULL);
-	rec->ours = rec->labelled && rec->owns_payload;
-	if (is_hex_digest(digest))
-		memcpy(rec->digest, digest, 65);
-	if (expires && strlen(expires) < sizeof rec->expires_at)
-		k8s_copy_printable(rec->expires_at, sizeof rec->expires_at, expires);
-	if (registries && !(rec->registries = strdup(registries)))
-		return -2;
-	return 0;
+	return k8s_secret_meta_set(rec, &f);
 }
 
 int k8s_parse_secret_meta(const char *body, size_t len, const char *field_manager,
@@ -354,60 +391,6 @@ void k8s_secret_meta_clear(struct k8s_secret_meta *rec)
 	rec->registries = NULL;
 }
 
-static int secret_meta_add(struct k8s_secret_meta_list *list)
-{
-	if (list->count == list->cap) {
-		size_t cap = list->cap ? list->cap * 2 : 64;
-		struct k8s_secret_meta *items = realloc(list->items, cap * sizeof *items);
-
-		if (!items)
-			return -1;
-		list->items = items;
-		list->cap = cap;
-	}
-	return 0;
-}
-
-int k8s_parse_secret_meta_page(const char *body, size_t len, const char *secret_name,
-                               const char *field_manager, struct k8s_secret_meta_list *list,
-                               char *cont, size_t cont_size, char *err, size_t errlen)
-{
-	cJSON *root;
-	const cJSON *items, *item;
-	int rc = -1;
-
-	if (cont_size)
-		cont[0] = '\0';
-	root = k8s_json_parse(body, len);
-	if (list_items(root, "secret", &items, err, errlen) < 0)
-		goto out;
-	cJSON_ArrayForEach(item, items) {
-		const cJSON *metadata = cJSON_GetObjectItemCaseSensitive(item, "metadata");
-		const char *name = cJSON_IsObject(metadata) ? object_string(metadata, "name") : NULL;
-		int read;
-
-		if (!name || strcmp(name, secret_name) != 0)
-			continue;
-		if (secret_meta_add(list) < 0) {
-			snprintf(err, errlen, "out of memory");
-			goto out;
-		}
-		read = k8s_secret_meta_read(metadata, field_manager, &list->items[list->count]);
-		if (read < 0) {
-			free(list->items[list->count].registries);
-			snprintf(err, errlen, read == -1 ? "secret list has an item without a valid namespace"
-			                                 : "out of memory");
-			goto out;
-		}
-		list->count++;
-	}
-	if (k8s_list_continue(root, "secret", cont, cont_size, err, errlen) < 0)
-		goto out;
-	rc = 0;
-out:
-	cJSON_Delete(root);
-	return rc;
-}
 
 /* ---- ServiceAccount imagePullSecrets --------------------------------------------------- */
 

@@ -10,8 +10,11 @@
 #include "files.h"
 #include "log.h"
 
-#define LIST_LIMIT     250     /* namespaces per page: a parsed page is the peak of RSS */
-#define LIST_BUF_SIZE  (HTTP_MAX_HEADER + 256 * 1024)
+/* Namespaces per page: 2,000 in one request (~400 bytes each; an idle run over 1,000
+ * namespaces costs the namespace list and the Secret list, docs/reference.md
+ * "Freshness"). A page over the list limit (namespaces with large annotations) is asked
+ * again at half the size. */
+#define LIST_LIMIT     2000
 #define MAX_RELISTS    3
 
 int targets_own_namespace(const char *dir, char *out, size_t size, char *err, size_t errlen)
@@ -42,39 +45,42 @@ int targets_own_namespace(const char *dir, char *out, size_t size, char *err, si
 	return 0;
 }
 
-/* The path of one page: limit, the selector and the continue token query-encoded. */
-static int page_path(char *out, size_t size, const char *selector, const char *cont)
+/* The path of one page: the selector query-encoded, then the page's query. */
+static int page_path(char *out, size_t size, const struct k8s_page *page, const char *selector, const char *cont)
 {
-	char cont_q[3 * K8S_MAX_CONTINUE + 1], selector_q[HTTP_MAX_URL];
+	char selector_q[HTTP_MAX_URL], query[3 * K8S_MAX_CONTINUE + 64];
 
 	if (selector && k8s_query_encode(selector, selector_q, sizeof selector_q) < 0)
 		return -1;
-	if (cont[0])
-		k8s_query_encode(cont, cont_q, sizeof cont_q);
-	return snprintf(out, size, "/api/v1/namespaces?limit=%d%s%s%s%s", LIST_LIMIT,
-	                selector ? "&labelSelector=" : "", selector ? selector_q : "",
-	                cont[0] ? "&continue=" : "", cont[0] ? cont_q : "") < (int)size ? 0 : -1;
+	if (k8s_page_query(page, cont, query, sizeof query) < 0)
+		return -1;
+	return snprintf(out, size, "/api/v1/namespaces?%s%s%s", query, selector ? "&labelSelector=" : "",
+	                selector ? selector_q : "") < (int)size ? 0 : -1;
 }
 
 /*
  * Pages through GET /api/v1/namespaces (limit + continue, api-concepts.md "Retrieving
  * large results sets in chunks"); a 410 Gone means the continue token expired: relist.
  */
-static int list_namespaces(struct k8s_conn *conn, const char *selector, struct k8s_namespace_list *out,
-                           struct k8s_reply *r)
+static int list_namespaces(struct k8s_conn *conn, const char *selector, int cached,
+                           struct k8s_namespace_list *out, struct k8s_reply *r)
 {
 	char cont[K8S_MAX_CONTINUE + 1] = "", path[K8S_PATH_MAX], err[200], text[K8S_REASON_MAX - 32];
 	struct k8s_request req = { "GET", path, "application/json", NULL, NULL, 0, K8S_ANSWER_MAX_LIST };
+	struct k8s_page page = { LIST_LIMIT, 1, cached };
 	int relists = 0;
 
 	for (;;) {
-		if (page_path(path, sizeof path, selector, cont) < 0) {
+		if (page_path(path, sizeof path, &page, selector, cont) < 0) {
 			k8s_reply_fail(r, K8S_FAIL_OTHER, selector ? "the label selector is too long for a URL"
 			                                           : "namespace list URL too long");
 			return -1;
 		}
-		if (k8s_call(conn, &req, r) < 0)
+		if (k8s_call(conn, &req, r) < 0) {
+			if (k8s_page_shrink(&page, r))
+				continue;       /* the same continue token, a smaller page */
 			return -1;
+		}
 		if (r->status == 410 && cont[0] && relists++ < MAX_RELISTS) {
 			k8s_namespace_list_free(out);
 			cont[0] = '\0';
@@ -100,14 +106,18 @@ static int list_namespaces(struct k8s_conn *conn, const char *selector, struct k
 static int list_needed(struct k8s_client *client, const struct config *cfg, struct k8s_namespace_list *all,
                        struct k8s_namespace_list *selected)
 {
-	struct k8s_conn *conn = k8s_conn_new(client, 0, LIST_BUF_SIZE);
+	struct k8s_conn *conn = k8s_conn_new(client, 0, K8S_LIST_BUF);
 	struct k8s_reply r;
 	int rc = 0;
 
 	if (!conn)
 		return EXIT_PARTIAL;
-	if ((all && list_namespaces(conn, NULL, all, &r) < 0) ||
-	    (selected && list_namespaces(conn, cfg->namespace_selector, selected, &r) < 0)) {
+	/* With --refresh-before the run repeats every few minutes: a namespace created in the
+	 * last moments, missing from the watch cache, is served by the next run. */
+	int cached = cfg->refresh_before_s != 0;
+
+	if ((all && list_namespaces(conn, NULL, cached, all, &r) < 0) ||
+	    (selected && list_namespaces(conn, cfg->namespace_selector, cached, selected, &r) < 0)) {
 		log_event(LOG_ERROR, "cannot list namespaces", "reason", r.reason, "api_server",
 		          k8s_client_base(client), NULL);
 		rc = EXIT_KUBERNETES;

@@ -34,7 +34,7 @@
 #include "watchjson.h"
 
 #define STREAM_BUF       (HTTP_MAX_HEADER + 64 * 1024)
-#define LIST_BUF         (HTTP_MAX_HEADER + 256 * 1024)   /* grown on demand by k8s_call */
+#define LIST_BUF         K8S_LIST_BUF
 #define LIST_LIMIT       250
 #define WATCH_TIMEOUT_S  300        /* the server ends each watch then; we resume */
 #define IDLE_MS          ((WATCH_TIMEOUT_S + 60) * 1000)

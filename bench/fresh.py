@@ -10,7 +10,7 @@ of the one name), then measures, each once:
     (c) fresh      the same with --refresh-before 6h: reads the Secrets, writes nothing,
                    asks AWS for nothing
     curl (a)       curl --parallel --parallel-max N: one server-side apply per namespace
-                   (another Secret name, the admin token), every Secret new
+                   (another Secret name, curl's own ServiceAccount token and Roles), every Secret new
     curl (b)       the same again: every apply a no-op (what a curl cron job would send
                    every run; it has no way to skip)
 
@@ -44,6 +44,7 @@ from namespaces import SA_NAMESPACE, REGION, parallel  # noqa: E402
 from token_fetch import BIN, measure, stub_nodelay  # noqa: E402
 
 CURL_SECRET = "ecr-creds-curl"
+CURL_SA = "bench-curl"
 
 
 def measured(cluster, stub, label, argv, env, log_path):
@@ -59,15 +60,19 @@ def measured(cluster, stub, label, argv, env, log_path):
 
 def curl_config(tmp, cluster, names, bodies):
     """A curl -K file: one block per namespace (URL, method, headers, its body file). It
-    holds the admin token, so 0600 and never printed."""
+    holds the token of curl's own ServiceAccount, with the same least-privilege Roles as
+    ecr-refresh's (for its Secret name): a curl CronJob would run so, and the apiserver's
+    authentication and RBAC work per request is then the same for both. 0600, never
+    printed."""
     path = os.path.join(tmp, "curl.conf")
+    token = cluster.mint_token(SA_NAMESPACE, CURL_SA)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
         for ns in names:
             f.write('url = "%s/api/v1/namespaces/%s/secrets/%s?fieldManager=curl"\n' % (cluster.url, ns, CURL_SECRET))
             f.write('request = "PATCH"\n')
             f.write('cacert = "%s"\n' % cluster.ca_path)
-            f.write('header = "Authorization: Bearer %s"\n' % cluster.admin_token)
+            f.write('header = "Authorization: Bearer %s"\n' % token)
             f.write('header = "Content-Type: application/apply-patch+yaml"\n')
             f.write('header = "Accept: application/json"\n')
             f.write('data-binary = "@%s"\n' % bodies[ns])
@@ -99,10 +104,12 @@ def setup(cluster, names, workers, tmp):
     t0 = time.monotonic()
     parallel(cluster.create_namespace, [SA_NAMESPACE] + names, workers)
     manifests = k8s_cluster.identity_manifests(names, sa_namespace=SA_NAMESPACE, selector_mode=True)
+    curl = k8s_cluster.identity_manifests(names, secret_name=CURL_SECRET, sa_name=CURL_SA, sa_namespace=SA_NAMESPACE)
     cluster.apply(manifests[0])
-    parallel(cluster.apply, manifests[1:], workers)
+    cluster.apply(curl[0])
+    parallel(cluster.apply, manifests[1:] + curl[1:], workers)
     sa_dir = cluster.make_sa_dir(os.path.join(tmp, "sa"), namespace=SA_NAMESPACE)
-    print("setup: %d namespaces, Roles, the selector ClusterRole in %.1f s" % (len(names), time.monotonic() - t0),
+    print("setup: %d namespaces, Roles (ecr-refresh's and curl's), the selector ClusterRole in %.1f s" % (len(names), time.monotonic() - t0),
           flush=True)
     return sa_dir
 

@@ -4,7 +4,8 @@
  * The whole input goes, as it is, to k8s_parse_status, k8s_parse_namespace_page,
  * k8s_sa_add_pull_secret and retry_after_seconds (retry.h), and as a C string to
  * k8s_query_encode, and to k8s_scan_resource_version (checked against cJSON), to
- * k8s_parse_secret_meta_page and the freshness decision over what it read, and as the
+ * k8s_parse_secret_meta_page (jscan; checked against a cJSON reading of the same page) and
+ * the freshness decision over what it read, and as the
  * message of an Event body. Beyond the sanitizers it checks what callers rely on: fixed fields are
  * terminated and free of control characters; listed names are valid namespace names and
  * continue tokens printable; the merge keeps every entry it read, in order, and adds ours
@@ -180,6 +181,66 @@ static void check_resource_version(const char *text, size_t size)
 	cJSON_Delete(root);
 }
 
+/* The reference reading of a Secret page: a cJSON tree and k8s_secret_meta_read, as the
+ * list was read before jscan (k8slist.c). 0 with the records, -1 when it refuses the page. */
+static int reference_page(const char *text, size_t size, struct k8s_secret_meta_list *out, char *cont)
+{
+	cJSON *root = cJSON_ParseWithLength(text, size);
+	const cJSON *items = cJSON_GetObjectItemCaseSensitive(root, "items"), *item;
+	char err[200];
+	int rc = -1;
+
+	if (!cJSON_IsObject(root) || (!cJSON_IsArray(items) && !cJSON_IsNull(items)))
+		goto out;
+	if (cJSON_IsNull(items))
+		items = NULL;
+	cJSON_ArrayForEach(item, items) {
+		const cJSON *metadata = cJSON_GetObjectItemCaseSensitive(item, "metadata");
+		const cJSON *name = cJSON_GetObjectItemCaseSensitive(metadata, "name");
+
+		if (!cJSON_IsObject(metadata) || !cJSON_IsString(name) || strcmp(name->valuestring, "ecr-creds") != 0)
+			continue;
+		out->items = realloc(out->items, (out->count + 1) * sizeof *out->items);
+		if (k8s_secret_meta_read(metadata, "ecr-refresh", &out->items[out->count]) < 0) {
+			free(out->items[out->count].registries);
+			goto out;
+		}
+		out->count++;
+	}
+	rc = k8s_list_continue(root, "secret", cont, K8S_MAX_CONTINUE + 1, err, sizeof err);
+out:
+	cJSON_Delete(root);
+	return rc;
+}
+
+static int same_record(const struct k8s_secret_meta *a, const struct k8s_secret_meta *b)
+{
+	return strcmp(a->namespace, b->namespace) == 0 && strcmp(a->resource_version, b->resource_version) == 0 &&
+	       a->labelled == b->labelled && a->owns_payload == b->owns_payload && a->ours == b->ours &&
+	       strcmp(a->digest, b->digest) == 0 && strcmp(a->expires_at, b->expires_at) == 0 &&
+	       (a->registries ? b->registries && strcmp(a->registries, b->registries) == 0 : !b->registries);
+}
+
+/* What jscan accepts cJSON accepts too, and then both read the same records and the same
+ * continue token (jscan is stricter about numbers and nesting: the other way is not
+ * required). */
+static void check_against_reference(const char *text, size_t size, int rc, const struct k8s_secret_meta_list *list,
+                                    const char *cont)
+{
+	struct k8s_secret_meta_list ref = { 0 };
+	char ref_cont[K8S_MAX_CONTINUE + 1] = "";
+	int ref_rc = reference_page(text, size, &ref, ref_cont);
+
+	if (rc == 0) {
+		if (ref_rc != 0 || ref.count != list->count || strcmp(cont, ref_cont) != 0)
+			abort();
+		for (size_t i = 0; i < ref.count; i++)
+			if (!same_record(&list->items[i], &ref.items[i]))
+				abort();
+	}
+	k8s_secret_meta_list_free(&ref);
+}
+
 /* Secret records: valid namespaces, printable fields, a digest of 64 hex digits or none,
  * ours only when labelled and owning; the decision never calls a record fresh that is not
  * ours or carries another digest, nor, when nothing expires, one that records an expiry. */
@@ -192,7 +253,10 @@ static void check_secret_page(const char *text, size_t size)
 	struct fresh_want never = { hosts, 1, digest, 1796212800LL, 21600, 1 };
 	char cont[K8S_MAX_CONTINUE + 1], err[200], why[FRESH_WHY_SIZE];
 
-	k8s_parse_secret_meta_page(text, size, "ecr-creds", "ecr-refresh", &list, cont, sizeof cont, err, sizeof err);
+	int rc = k8s_parse_secret_meta_page(text, size, "ecr-creds", "ecr-refresh", &list, cont, sizeof cont, err,
+	                                    sizeof err);
+
+	check_against_reference(text, size, rc, &list, cont);
 	for (size_t i = 0; i < list.count; i++) {
 		const struct k8s_secret_meta *m = &list.items[i];
 

@@ -70,7 +70,21 @@ static void test_page(void)
 	m = k8s_secret_meta_find(&list, "other-name");
 	CHECK(m && m->digest[0] == '\0');       /* not 64 hex digits: as if absent */
 	CHECK(k8s_secret_meta_find(&list, "team-b") == NULL);
+	/* sorted: the same answers by binary search, a name too long for any namespace none */
+	k8s_secret_meta_list_sort(&list);
+	CHECK(list.sorted);
+	CHECK_EQ_STR(list.items[0].namespace, "expiry-edited");
+	CHECK_EQ_STR(list.items[4].namespace, "unlabelled");
+	m = k8s_secret_meta_find(&list, "team-a");
+	CHECK(m && m->ours && strcmp(m->resource_version, "199") == 0);
+	m = k8s_secret_meta_find(&list, "unlabelled");
+	CHECK(m && !m->labelled);
+	CHECK(k8s_secret_meta_find(&list, "team-b") == NULL);
+	CHECK(k8s_secret_meta_find(&list, "a") == NULL);
+	CHECK(k8s_secret_meta_find(&list, "zz") == NULL);
+	CHECK(k8s_secret_meta_find(&list, "this-namespace-name-is-longer-than-any-namespace-could-ever-be-at-all") == NULL);
 	k8s_secret_meta_list_free(&list);
+	CHECK(!list.sorted && k8s_secret_meta_find(&list, "team-a") == NULL);
 	k8s_secret_meta_list_free(&list);
 }
 
@@ -254,9 +268,55 @@ static void test_no_expiry_ownership(void)
 	k8s_secret_meta_list_free(&list);
 }
 
+/* Read in place (k8slist.c), the page answers as a cJSON tree would: the first of duplicate
+ * keys counts, a wrong type is as if absent, members come in any order. */
+static void test_first_key_and_order(void)
+{
+	struct k8s_secret_meta_list list = { 0 };
+	char cont[K8S_MAX_CONTINUE + 1], err[200];
+	const struct k8s_secret_meta *m;
+
+	CHECK_EQ_INT(parse("{\"items\":[{\"metadata\":{"
+	                   /* managedFields before the labels, fieldsV1 before the manager */
+	                   "\"managedFields\":[7,{\"fieldsV1\":" OURS_FIELDS ",\"operation\":\"Apply\","
+	                   "\"manager\":\"ecr-refresh\",\"manager\":\"other\"}],"
+	                   "\"annotations\":{\"ecr-refresh.io/expires-at\":\"2026-12-02T12:00:00Z\","
+	                   "\"ecr-refresh.io/registries\":\"a\\u002cb\",\"ecr-refresh.io/registries\":\"c\"},"
+	                   "\"labels\":{\"app.kubernetes.io/managed-by\":\"ecr-refresh\"},"
+	                   "\"resourceVersion\":7,\"resourceVersion\":\"8\","
+	                   "\"name\":\"ecr-creds\",\"namespace\":\"first\",\"namespace\":\"second\"},"
+	                   "\"metadata\":{\"name\":\"ecr-creds\",\"namespace\":\"ignored\"}}],"
+	                   "\"metadata\":{\"continue\":\"tok\"},\"metadata\":{\"continue\":\"other\"}}",
+	                   &list, cont, err), 0);
+	CHECK_EQ_INT(list.count, 1);
+	m = k8s_secret_meta_find(&list, "first");
+	CHECK(m && m->ours && m->labelled && m->owns_payload);
+	CHECK_EQ_STR(m->resource_version, "");  /* the first resourceVersion is no string */
+	CHECK(m->registries && strcmp(m->registries, "a,b") == 0);
+	CHECK_EQ_STR(m->expires_at, "2026-12-02T12:00:00Z");
+	CHECK_EQ_STR(cont, "tok");
+	k8s_secret_meta_list_free(&list);
+
+	/* the payload owned, but not the recorded expiry: not ours */
+	CHECK_EQ_INT(parse("{\"items\":[{\"metadata\":{\"name\":\"ecr-creds\",\"namespace\":\"n\","
+	                   "\"labels\":{\"app.kubernetes.io/managed-by\":\"ecr-refresh\"},"
+	                   "\"annotations\":{\"ecr-refresh.io/expires-at\":\"2026-12-02T12:00:00Z\"},"
+	                   "\"managedFields\":[{\"manager\":\"ecr-refresh\",\"operation\":\"Apply\","
+	                   "\"fieldsV1\":{\"f:data\":{\"f:.dockerconfigjson\":{}}}}]}}]}", &list, cont, err), 0);
+	CHECK(list.count == 1 && !list.items[0].owns_payload && !list.items[0].ours);
+	k8s_secret_meta_list_free(&list);
+
+	/* malformed after a good item: refused whole */
+	CHECK_EQ_INT(parse("{\"items\":[{\"metadata\":{\"name\":\"ecr-creds\",\"namespace\":\"n\"}},]}",
+	                   &list, cont, err), -1);
+	CHECK_EQ_STR(err, "secret list is not valid JSON");
+	k8s_secret_meta_list_free(&list);
+}
+
 int main(void)
 {
 	test_page();
+	test_first_key_and_order();
 	test_pages();
 	test_one_object();
 	test_same_hosts();
