@@ -128,7 +128,7 @@ int fresh_list_secrets(struct k8s_conn *conn, const struct config *cfg, struct k
 	 * may be missing, and the next run sees it. Without it the list stands in for the reads
 	 * that tell unchanged from updated, which must see the latest version.
 	 */
-	struct k8s_page page = { FRESH_LIST_LIMIT, 1, cfg->refresh_before_s != 0 };
+	struct k8s_page page = { FRESH_LIST_LIMIT, FRESH_LIST_LIMIT, cfg->refresh_before_s != 0 };
 	int relists = 0, rc;
 
 	for (;;) {
@@ -166,6 +166,7 @@ int fresh_list_secrets(struct k8s_conn *conn, const struct config *cfg, struct k
 			k8s_reply_fail(r, K8S_FAIL_OTHER, err);
 			return -1;
 		}
+		k8s_page_read(&page);
 		if (!cont[0]) {
 			k8s_secret_meta_list_sort(out);
 			return 0;

@@ -142,10 +142,15 @@ int k8s_page_shrink(struct k8s_page *p, const struct k8s_reply *r)
 		p->cached = 0;
 		return 1;
 	}
-	if (p->limit / 2 < p->min)
+	if (p->limit < 2)
 		return 0;
 	p->limit /= 2;
 	return 1;
+}
+
+void k8s_page_read(struct k8s_page *p)
+{
+	p->limit = p->limit > p->max / 2 ? p->max : p->limit * 2;
 }
 
 int k8s_failure_is_connectivity(enum k8s_failure failure)

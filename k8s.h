@@ -90,7 +90,7 @@ struct k8s_reply {
  * limit: k8s_page_shrink.
  */
 struct k8s_page {
-	int limit, min;
+	int limit, max;
 	int cached;
 };
 
@@ -101,8 +101,12 @@ int k8s_page_query(const struct k8s_page *p, const char *cont, char *out, size_t
 /* After a failed call: 1 to ask the same page again smaller, 0 to give up. A page over
  * the list limit is asked from etcd first (the watch cache may serve a
  * resourceVersion=0 list whole, ignoring limit: kubernetes/kubernetes#70735), then with
- * half the limit, down to min (1: one object always fits a list page). */
+ * half the limit, down to 1 (one object always fits a list page). */
 int k8s_page_shrink(struct k8s_page *p, const struct k8s_reply *r);
+
+/* After a page was read: the next one may be twice as large again, up to max (a few large
+ * objects do not make every later page small). */
+void k8s_page_read(struct k8s_page *p);
 
 struct k8s_client;
 struct k8s_conn;

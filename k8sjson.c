@@ -116,23 +116,6 @@ int k8s_parse_status(const char *body, size_t len, struct k8s_status *st)
 
 /* The items of a list object: an array, or NULL for none ("items": null is what an empty
  * metadata-only list answers). Returns -1 with err when root is no list. */
-static int list_items(const cJSON *root, const char *what, const cJSON **items, char *err, size_t errlen)
-{
-	const cJSON *found = cJSON_IsObject(root) ? cJSON_GetObjectItemCaseSensitive(root, "items") : NULL;
-
-	*items = NULL;
-	if (!cJSON_IsObject(root)) {
-		snprintf(err, errlen, "%s list is not a JSON object", what);
-		return -1;
-	}
-	if (!cJSON_IsArray(found) && !cJSON_IsNull(found)) {
-		snprintf(err, errlen, "%s list has no items array", what);
-		return -1;
-	}
-	*items = cJSON_IsArray(found) ? found : NULL;
-	return 0;
-}
-
 /* metadata.continue of a list page into cont ("" when absent): printable ASCII that fits,
  * since it goes back into a URL (api-concepts.md "Retrieving large results sets"). */
 int k8s_continue_copy(const char *token, const char *what, char *cont, size_t cont_size, char *err,
@@ -199,46 +182,6 @@ void k8s_namespace_list_free(struct k8s_namespace_list *list)
 		free(list->items[i].name);
 	free(list->items);
 	memset(list, 0, sizeof *list);
-}
-
-int k8s_parse_namespace_page(const char *body, size_t len, struct k8s_namespace_list *list,
-                             char *cont, size_t cont_size, char *err, size_t errlen)
-{
-	cJSON *root;
-	const cJSON *items, *item, *metadata;
-	int rc = -1;
-
-	if (cont_size)
-		cont[0] = '\0';
-	root = k8s_json_parse(body, len);
-	if (list_items(root, "namespace", &items, err, errlen) < 0)
-		goto out;
-	cJSON_ArrayForEach(item, items) {
-		const cJSON *status = cJSON_GetObjectItemCaseSensitive(item, "status");
-		const char *name, *phase = cJSON_IsObject(status) ? object_string(status, "phase") : NULL;
-		int terminating;
-
-		metadata = cJSON_GetObjectItemCaseSensitive(item, "metadata");
-		name = cJSON_IsObject(metadata) ? object_string(metadata, "name") : NULL;
-		/* the name goes into URL paths: accept only what Kubernetes itself allows */
-		if (!name || !config_valid_dns_label(name)) {
-			snprintf(err, errlen, "namespace list has an item without a valid name");
-			goto out;
-		}
-		/* core/v1 NamespacePhase; deletionTimestamp is set first, so either marks it */
-		terminating = (phase && strcmp(phase, "Terminating") == 0) ||
-		              cJSON_GetObjectItemCaseSensitive(metadata, "deletionTimestamp") != NULL;
-		if (k8s_namespace_list_add(list, name, terminating) < 0) {
-			snprintf(err, errlen, "out of memory");
-			goto out;
-		}
-	}
-	if (k8s_list_continue(root, "namespace", cont, cont_size, err, errlen) < 0)
-		goto out;
-	rc = 0;
-out:
-	cJSON_Delete(root);
-	return rc;
 }
 
 /* ---- the Secrets by name ------------------------------------------------------------- */

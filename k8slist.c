@@ -1,10 +1,11 @@
 /*
- * k8slist: one page of the metadata-only list of the Secrets of one name, read with jscan
- * (k8s_parse_secret_meta_page, declared in k8sjson.h). A page holds up to 2,000 Secrets:
- * walked in place, nothing of it is kept but one record per item. The rules of a record
- * are k8s_secret_meta_set's; what is read here is what k8s_secret_meta_read reads from a
- * cJSON tree, with the same answers for duplicate keys (the first one counts) and wrong
- * types (as if absent). tests/fuzz/fuzz_k8s_json.c checks that the two agree.
+ * k8slist: the pages of the two large lists, read in place with jscan: the metadata-only
+ * list of the Secrets of one name (k8s_parse_secret_meta_page) and the namespace list
+ * (k8s_parse_namespace_page), both declared in k8sjson.h. A page holds up to 2,000
+ * objects: nothing of it is kept but one record per item. The rules of a Secret record
+ * are k8s_secret_meta_set's; what is read here is what a cJSON tree would give, with the
+ * same answers for duplicate keys (the first one counts) and wrong types (as if absent).
+ * tests/fuzz/fuzz_k8s_json.c checks both against a cJSON reading of the same page.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 
 #include "jscan.h"
 #include "k8sjson.h"
+#include "config.h"
 #include "secret.h"
 
 #define KEY_MAX 80                /* longer keys are none we look for */
@@ -270,20 +272,107 @@ static void item_member(struct jscan *s, const char *key, void *ctx)
 		jscan_skip(s);
 }
 
-/* ---- the page ----------------------------------------------------------------------- */
+/* ---- a list page ---------------------------------------------------------------------- */
 
 struct page {
+	const char *what;               /* "secret", "namespace": the list, in errors */
+	const char *bad_item;           /* what failed = -1 means, in errors */
+	void (*item)(struct jscan *s, struct page *pg);
 	const char *secret_name, *field_manager;
-	struct k8s_secret_meta_list *list;
+	struct k8s_secret_meta_list *secrets;
+	struct k8s_namespace_list *namespaces;
 	char cont_buf[K8S_MAX_CONTINUE + 2];
 	struct str cont;
 	int seen_items, items_ok, seen_metadata;
-	int failed;                     /* -1 invalid namespace, -2 out of memory */
+	int failed;                     /* -1 an invalid item, -2 out of memory */
 };
 
-static void add_item(struct page *pg, struct item *it)
+static void read_items(struct jscan *s, struct page *pg)
 {
-	struct k8s_secret_meta_list *list = pg->list;
+	pg->seen_items = 1;
+	if (jscan_peek(s) == JSCAN_LITERAL && s->end - s->p >= 4 && memcmp(s->p, "null", 4) == 0) {
+		pg->items_ok = 1;       /* an empty metadata-only list (v1.20.2 answers so) */
+		jscan_skip(s);
+		return;
+	}
+	if (!jscan_array(s))
+		return;
+	pg->items_ok = 1;
+	while (jscan_element(s) == 1)
+		pg->item(s, pg);
+}
+
+static void list_metadata_member(struct jscan *s, const char *key, void *ctx)
+{
+	struct page *pg = ctx;
+
+	if (strcmp(key, "continue") == 0)
+		first_string(s, &pg->cont);
+	else
+		jscan_skip(s);
+}
+
+static void page_member(struct jscan *s, const char *key, void *ctx)
+{
+	struct page *pg = ctx;
+
+	if (strcmp(key, "items") == 0 && !pg->seen_items) {
+		read_items(s, pg);
+	} else if (strcmp(key, "metadata") == 0 && !pg->seen_metadata) {
+		pg->seen_metadata = 1;
+		walk_object(s, list_metadata_member, pg);
+	} else {
+		jscan_skip(s);
+	}
+}
+
+/* Why a page is refused, into err; 0 when it is not. */
+static int page_error(const struct jscan *s, const struct page *pg, int object, int end, char *err, size_t errlen)
+{
+	if (!object)
+		snprintf(err, errlen, "%s list is not a JSON object", pg->what);
+	else if (s->failed || !end)
+		snprintf(err, errlen, "%s list is not valid JSON", pg->what);
+	else if (pg->failed == -2)
+		snprintf(err, errlen, "out of memory");
+	else if (pg->failed == -1)
+		snprintf(err, errlen, "%s list has %s", pg->what, pg->bad_item);
+	else if (!pg->items_ok)
+		snprintf(err, errlen, "%s list has no items array", pg->what);
+	else
+		return 0;
+	return -1;
+}
+
+/* Walks one page: its items through pg->item, then the continue token. 0, or -1 with err. */
+static int read_page(struct page *pg, const char *body, size_t len, char *cont, size_t cont_size, char *err,
+                     size_t errlen)
+{
+	struct jscan s;
+	int object;
+
+	if (cont_size)
+		cont[0] = '\0';
+	pg->cont = (struct str){ pg->cont_buf, sizeof pg->cont_buf, 0, 0, 0 };
+	jscan_init(&s, body, len);
+	object = jscan_peek(&s) == JSCAN_OBJECT;
+	if (object)
+		walk_object(&s, page_member, pg);
+	if (page_error(&s, pg, object, jscan_end(&s), err, errlen) < 0)
+		return -1;
+	if (pg->cont.is_string && !pg->cont.fits) {
+		snprintf(err, errlen, "%s list continue token is longer than %zu bytes", pg->what,
+		         cont_size ? cont_size - 1 : 0);
+		return -1;
+	}
+	return k8s_continue_copy(value(&pg->cont), pg->what, cont, cont_size, err, errlen);
+}
+
+/* ---- the Secrets ----------------------------------------------------------------------- */
+
+static void add_secret(struct page *pg, struct item *it)
+{
+	struct k8s_secret_meta_list *list = pg->secrets;
 	const char *name = value(&it->name);
 	struct k8s_meta_fields f = {
 		.namespace = value(&it->namespace),
@@ -321,96 +410,103 @@ static void add_item(struct page *pg, struct item *it)
 	list->count++;
 }
 
-static void read_items(struct jscan *s, struct page *pg)
+static void read_secret(struct jscan *s, struct page *pg)
 {
-	pg->seen_items = 1;
-	if (jscan_peek(s) == JSCAN_LITERAL && s->end - s->p >= 4 && memcmp(s->p, "null", 4) == 0) {
-		pg->items_ok = 1;       /* an empty metadata-only list (v1.20.2 answers so) */
-		jscan_skip(s);
-		return;
-	}
-	if (!jscan_array(s))
-		return;
-	pg->items_ok = 1;
-	while (jscan_element(s) == 1) {
-		struct item it;
-		struct meta_ctx m = { &it, pg->field_manager };
+	struct item it;
+	struct meta_ctx m = { &it, pg->field_manager };
 
-		item_init(&it);
-		if (jscan_peek(s) == JSCAN_OBJECT)
-			walk_object(s, item_member, &m);
-		else
-			jscan_skip(s);
-		if (!s->failed)
-			add_item(pg, &it);
-		free(it.registries);
-	}
-}
-
-static void list_metadata_member(struct jscan *s, const char *key, void *ctx)
-{
-	struct page *pg = ctx;
-
-	if (strcmp(key, "continue") == 0)
-		first_string(s, &pg->cont);
+	item_init(&it);
+	if (jscan_peek(s) == JSCAN_OBJECT)
+		walk_object(s, item_member, &m);
 	else
 		jscan_skip(s);
-}
-
-static void page_member(struct jscan *s, const char *key, void *ctx)
-{
-	struct page *pg = ctx;
-
-	if (strcmp(key, "items") == 0 && !pg->seen_items) {
-		read_items(s, pg);
-	} else if (strcmp(key, "metadata") == 0 && !pg->seen_metadata) {
-		pg->seen_metadata = 1;
-		walk_object(s, list_metadata_member, pg);
-	} else {
-		jscan_skip(s);
-	}
-}
-
-/* The reason a page is refused, or NULL. */
-static const char *page_error(const struct jscan *s, const struct page *pg, int object, int end)
-{
-	if (!object)
-		return "secret list is not a JSON object";
-	if (s->failed || !end)
-		return "secret list is not valid JSON";
-	if (pg->failed == -2)
-		return "out of memory";
-	if (pg->failed == -1)
-		return "secret list has an item without a valid namespace";
-	if (!pg->items_ok)
-		return "secret list has no items array";
-	return NULL;
+	if (!s->failed)
+		add_secret(pg, &it);
+	free(it.registries);
 }
 
 int k8s_parse_secret_meta_page(const char *body, size_t len, const char *secret_name,
                                const char *field_manager, struct k8s_secret_meta_list *list,
                                char *cont, size_t cont_size, char *err, size_t errlen)
 {
-	struct page pg = { .secret_name = secret_name, .field_manager = field_manager, .list = list };
-	struct jscan s;
-	const char *why;
-	int object;
+	struct page pg = { .what = "secret", .bad_item = "an item without a valid namespace", .item = read_secret,
+	                   .secret_name = secret_name, .field_manager = field_manager, .secrets = list };
 
-	if (cont_size)
-		cont[0] = '\0';
-	pg.cont = (struct str){ pg.cont_buf, sizeof pg.cont_buf, 0, 0, 0 };
-	jscan_init(&s, body, len);
-	object = jscan_peek(&s) == JSCAN_OBJECT;
-	if (object)
-		walk_object(&s, page_member, &pg);
-	why = page_error(&s, &pg, object, jscan_end(&s));
-	if (why) {
-		snprintf(err, errlen, "%s", why);
-		return -1;
+	return read_page(&pg, body, len, cont, cont_size, err, errlen);
+}
+
+/* ---- the namespaces ------------------------------------------------------------------- */
+
+struct ns_item {
+	char name_buf[64], phase_buf[16];
+	struct str name, phase;
+	int seen_metadata, seen_status, deleting;
+};
+
+static void ns_status_member(struct jscan *s, const char *key, void *ctx)
+{
+	struct ns_item *it = ctx;
+
+	if (strcmp(key, "phase") == 0)
+		first_string(s, &it->phase);
+	else
+		jscan_skip(s);
+}
+
+static void ns_metadata_member(struct jscan *s, const char *key, void *ctx)
+{
+	struct ns_item *it = ctx;
+
+	if (strcmp(key, "name") == 0) {
+		first_string(s, &it->name);
+		return;
 	}
-	if (pg.cont.is_string && !pg.cont.fits) {
-		snprintf(err, errlen, "secret list continue token is longer than %zu bytes", cont_size ? cont_size - 1 : 0);
-		return -1;
+	if (strcmp(key, "deletionTimestamp") == 0)
+		it->deleting = 1;       /* present, whatever its value, as cJSON finds it */
+	jscan_skip(s);
+}
+
+static void ns_item_member(struct jscan *s, const char *key, void *ctx)
+{
+	struct ns_item *it = ctx;
+
+	if (strcmp(key, "metadata") == 0 && !it->seen_metadata) {
+		it->seen_metadata = 1;
+		walk_object(s, ns_metadata_member, it);
+	} else if (strcmp(key, "status") == 0 && !it->seen_status) {
+		it->seen_status = 1;
+		walk_object(s, ns_status_member, it);
+	} else {
+		jscan_skip(s);
 	}
-	return k8s_continue_copy(value(&pg.cont), "secret", cont, cont_size, err, errlen);
+}
+
+/* One namespace: a valid name (it goes into URL paths), and whether it is terminating:
+ * core/v1 NamespacePhase, or deletionTimestamp, which is set first. */
+static void read_namespace(struct jscan *s, struct page *pg)
+{
+	struct ns_item it = { .seen_metadata = 0 };
+	const char *name, *phase;
+
+	it.name = (struct str){ it.name_buf, sizeof it.name_buf, 0, 0, 0 };
+	it.phase = (struct str){ it.phase_buf, sizeof it.phase_buf, 0, 0, 0 };
+	walk_object(s, ns_item_member, &it);
+	if (s->failed || pg->failed)
+		return;
+	name = value(&it.name);
+	phase = value(&it.phase);
+	if (!name || !config_valid_dns_label(name))
+		pg->failed = -1;
+	else if (k8s_namespace_list_add(pg->namespaces, name, (phase && strcmp(phase, "Terminating") == 0) ||
+	                                                      it.deleting) < 0)
+		pg->failed = -2;
+}
+
+int k8s_parse_namespace_page(const char *body, size_t len, struct k8s_namespace_list *list,
+                             char *cont, size_t cont_size, char *err, size_t errlen)
+{
+	struct page pg = { .what = "namespace", .bad_item = "an item without a valid name", .item = read_namespace,
+	                   .namespaces = list };
+
+	return read_page(&pg, body, len, cont, cont_size, err, errlen);
 }

@@ -62,12 +62,13 @@ static int page_path(char *out, size_t size, const struct k8s_page *page, const 
  * Pages through GET /api/v1/namespaces (limit + continue, api-concepts.md "Retrieving
  * large results sets in chunks"); a 410 Gone means the continue token expired: relist.
  */
-static int list_namespaces(struct k8s_conn *conn, const char *selector, int cached,
-                           struct k8s_namespace_list *out, struct k8s_reply *r)
+static int list_namespaces(struct k8s_conn *conn, const char *selector, struct k8s_namespace_list *out,
+                           struct k8s_reply *r)
 {
 	char cont[K8S_MAX_CONTINUE + 1] = "", path[K8S_PATH_MAX], err[200], text[K8S_REASON_MAX - 32];
 	struct k8s_request req = { "GET", path, "application/json", NULL, NULL, 0, K8S_ANSWER_MAX_LIST };
-	struct k8s_page page = { LIST_LIMIT, 1, cached };
+	/* from etcd, not the watch cache: a namespace created a moment ago is served now */
+	struct k8s_page page = { LIST_LIMIT, LIST_LIMIT, 0 };
 	int relists = 0;
 
 	for (;;) {
@@ -96,6 +97,7 @@ static int list_namespaces(struct k8s_conn *conn, const char *selector, int cach
 			k8s_reply_fail(r, K8S_FAIL_OTHER, err);
 			return -1;
 		}
+		k8s_page_read(&page);
 		if (!cont[0])
 			return 0;
 	}
@@ -112,12 +114,8 @@ static int list_needed(struct k8s_client *client, const struct config *cfg, stru
 
 	if (!conn)
 		return EXIT_PARTIAL;
-	/* With --refresh-before the run repeats every few minutes: a namespace created in the
-	 * last moments, missing from the watch cache, is served by the next run. */
-	int cached = cfg->refresh_before_s != 0;
-
-	if ((all && list_namespaces(conn, NULL, cached, all, &r) < 0) ||
-	    (selected && list_namespaces(conn, cfg->namespace_selector, cached, selected, &r) < 0)) {
+	if ((all && list_namespaces(conn, NULL, all, &r) < 0) ||
+	    (selected && list_namespaces(conn, cfg->namespace_selector, selected, &r) < 0)) {
 		log_event(LOG_ERROR, "cannot list namespaces", "reason", r.reason, "api_server",
 		          k8s_client_base(client), NULL);
 		rc = EXIT_KUBERNETES;

@@ -1,7 +1,8 @@
 /*
  * fuzz_k8s_json: API server answers into every reader of k8sjson.h.
  *
- * The whole input goes, as it is, to k8s_parse_status, k8s_parse_namespace_page,
+ * The whole input goes, as it is, to k8s_parse_status, k8s_parse_namespace_page (jscan;
+ * checked against a cJSON reading),
  * k8s_sa_add_pull_secret and retry_after_seconds (retry.h), and as a C string to
  * k8s_query_encode, and to k8s_scan_resource_version (checked against cJSON), to
  * k8s_parse_secret_meta_page (jscan; checked against a cJSON reading of the same page) and
@@ -43,6 +44,57 @@ static void check_status(const char *text, size_t size)
 		abort();
 }
 
+/* The reference reading of a namespace page, through a cJSON tree as it was read before
+ * jscan (k8slist.c): 0 with the names, -1 when it refuses the page. */
+static int reference_namespaces(const char *text, size_t size, struct k8s_namespace_list *out, char *cont)
+{
+	cJSON *root = cJSON_ParseWithLength(text, size);
+	const cJSON *items = cJSON_GetObjectItemCaseSensitive(root, "items"), *item;
+	char err[200];
+	int rc = -1;
+
+	if (!cJSON_IsObject(root) || (!cJSON_IsArray(items) && !cJSON_IsNull(items)))
+		goto out;
+	if (cJSON_IsNull(items))
+		items = NULL;
+	cJSON_ArrayForEach(item, items) {
+		const cJSON *metadata = cJSON_GetObjectItemCaseSensitive(item, "metadata");
+		const cJSON *name = cJSON_GetObjectItemCaseSensitive(metadata, "name");
+		const cJSON *status = cJSON_GetObjectItemCaseSensitive(item, "status");
+		const cJSON *phase = cJSON_GetObjectItemCaseSensitive(status, "phase");
+
+		if (!cJSON_IsObject(metadata) || !cJSON_IsString(name) || !config_valid_dns_label(name->valuestring))
+			goto out;
+		k8s_namespace_list_add(out, name->valuestring,
+		                       (cJSON_IsObject(status) && cJSON_IsString(phase) &&
+		                        strcmp(phase->valuestring, "Terminating") == 0) ||
+		                       cJSON_GetObjectItemCaseSensitive(metadata, "deletionTimestamp") != NULL);
+	}
+	rc = k8s_list_continue(root, "namespace", cont, K8S_MAX_CONTINUE + 1, err, sizeof err);
+out:
+	cJSON_Delete(root);
+	return rc;
+}
+
+/* What jscan accepts cJSON accepts, and both read the same namespaces and token. */
+static void check_namespaces_against_reference(const char *text, size_t size, int rc,
+                                               const struct k8s_namespace_list *list, const char *cont)
+{
+	struct k8s_namespace_list ref = { 0 };
+	char ref_cont[K8S_MAX_CONTINUE + 1] = "";
+	int ref_rc = reference_namespaces(text, size, &ref, ref_cont);
+
+	if (rc == 0) {
+		if (ref_rc != 0 || ref.count != list->count || strcmp(cont, ref_cont) != 0)
+			abort();
+		for (size_t i = 0; i < ref.count; i++)
+			if (strcmp(ref.items[i].name, list->items[i].name) != 0 ||
+			    ref.items[i].terminating != list->items[i].terminating)
+				abort();
+	}
+	k8s_namespace_list_free(&ref);
+}
+
 static void check_page(const char *text, size_t size)
 {
 	static char *globs[] = { "a*", "kube-?", "[b-d]*x", "default" };
@@ -52,7 +104,10 @@ static void check_page(const char *text, size_t size)
 	char cont[K8S_MAX_CONTINUE + 1], err[200];
 	struct k8s_target_input in = { &names, &excl, NULL, 1, &list, &list };
 
-	if (k8s_parse_namespace_page(text, size, &list, cont, sizeof cont, err, sizeof err) == 0) {
+	int rc = k8s_parse_namespace_page(text, size, &list, cont, sizeof cont, err, sizeof err);
+
+	check_namespaces_against_reference(text, size, rc, &list, cont);
+	if (rc == 0) {
 		if (strnlen(cont, sizeof cont) == sizeof cont)
 			abort();
 		for (size_t i = 0; cont[i]; i++)

@@ -178,8 +178,39 @@ static void test_reply_text(void)
 	CHECK(k8s_failure_is_connectivity(K8S_FAIL_DEADLINE));
 }
 
+/* The pages of a list: the watch cache first, then etcd, then half the page on answers
+ * over the limit; back to full size page by page. */
+static void test_pages(void)
+{
+	struct k8s_page page = { 2000, 2000, 1 };
+	struct k8s_reply big = { .failure = K8S_FAIL_TOO_LARGE }, down = { .failure = K8S_FAIL_UNREACHABLE };
+	char q[3 * K8S_MAX_CONTINUE + 64];
+	int asks = 0;
+
+	CHECK_EQ_INT(k8s_page_query(&page, "", q, sizeof q), 0);
+	CHECK_EQ_STR(q, "limit=2000&resourceVersion=0");
+	CHECK_EQ_INT(k8s_page_query(&page, "a+b/c=", q, sizeof q), 0);
+	CHECK_EQ_STR(q, "limit=2000&continue=a%2Bb%2Fc%3D");      /* the token names its version */
+	CHECK_EQ_INT(k8s_page_query(&page, "x", q, 12), -1);
+	CHECK_EQ_INT(k8s_page_shrink(&page, &down), 0);             /* only size is worth asking again */
+	CHECK_EQ_INT(k8s_page_shrink(&page, &big), 1);
+	CHECK(!page.cached && page.limit == 2000);
+	CHECK_EQ_INT(k8s_page_query(&page, "", q, sizeof q), 0);
+	CHECK_EQ_STR(q, "limit=2000");
+	while (k8s_page_shrink(&page, &big))
+		asks++;
+	CHECK_EQ_INT(asks, 10);                                     /* 1000, 500, ..., 3, 1 */
+	CHECK_EQ_INT(page.limit, 1);
+	k8s_page_read(&page);
+	CHECK_EQ_INT(page.limit, 2);
+	for (int i = 0; i < 12; i++)
+		k8s_page_read(&page);
+	CHECK_EQ_INT(page.limit, 2000);
+}
+
 int main(void)
 {
+	test_pages();
 	if (!mkdtemp(sa_dir))
 		return 1;
 	log_setup(LOG_JSON, LOG_ERROR);
