@@ -143,6 +143,30 @@ static int simple_escape(char c, unsigned char *out)
 	return 0;
 }
 
+/* The run of bytes up to the next quote or backslash, copied at once (most strings have
+ * no escape at all). */
+static void copy_plain(struct jscan *s, struct sink *k)
+{
+	const char *start = s->p;
+	size_t n, room;
+
+	while (s->p < s->end && *s->p != '"' && *s->p != '\\')
+		s->p++;
+	n = (size_t)(s->p - start);
+	if (n == 0)
+		return;
+	if (k->nul == (size_t)-1) {
+		const char *z = memchr(start, '\0', n);
+
+		if (z)
+			k->nul = k->len + (size_t)(z - start);
+	}
+	room = k->out && k->len + 1 < k->size ? k->size - 1 - k->len : 0;
+	if (room)
+		memcpy(k->out + k->len, start, n < room ? n : room);
+	k->len += n;
+}
+
 /* The string at s->p (its opening quote) into k: 0, or -1 (failed). */
 static int decode_string(struct jscan *s, struct sink *k)
 {
@@ -150,6 +174,9 @@ static int decode_string(struct jscan *s, struct sink *k)
 
 	s->p++;
 	while (s->p < s->end) {
+		copy_plain(s, k);
+		if (s->p == s->end)
+			break;
 		c = (unsigned char)*s->p++;
 		if (c == '"') {
 			if (k->out && k->size)
