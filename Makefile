@@ -111,10 +111,18 @@ $(B)/musl/obj/anchors_embedded.o: $(GEN) | $(TOOLCHAIN)
 $(B)/ecr-refresh: $(B)/musl/obj/main.o $(MUSL_OBJ) $(MUSL_LIBS)
 	$(MUSL_CC) -static -s -Wl,--gc-sections -o $@ $^ -lpthread
 
-# The version is compiled into config.o (--version) and k8s.o (User-Agent): a new release
-# number rebuilds them. (A new commit does not by itself: `make clean` for a release build.)
-$(B)/musl/obj/config.o $(B)/asan/obj/config.o $(B)/fuzz/obj/config.o: VERSION
-$(B)/musl/obj/k8s.o $(B)/asan/obj/k8s.o $(B)/fuzz/obj/k8s.o: VERSION
+# The version and commit are compiled into config.o (--version) and k8s.o (User-Agent).
+# VSTAMP holds them and is rewritten only when they change, so a new release number or a
+# new commit rebuilds those two (and what links them), and an unchanged tree nothing.
+VSTAMP := $(B)/gen/version.txt
+$(VSTAMP): FORCE
+	@mkdir -p $(@D)
+	@echo '$(VERSION) $(COMMIT)' | cmp -s - $@ 2>/dev/null || echo '$(VERSION) $(COMMIT)' > $@
+FORCE:
+.PHONY: FORCE
+$(B)/musl/obj/config.o $(B)/asan/obj/config.o $(B)/fuzz/obj/config.o: $(VSTAMP)
+$(B)/musl/obj/k8s.o $(B)/asan/obj/k8s.o $(B)/fuzz/obj/k8s.o: $(VSTAMP)
+$(B)/musl/test_config $(B)/asan/test_config: $(VSTAMP)
 
 # ---- unit tests: once static under musl, once under ASan+UBSan -------------------------
 $(B)/musl/test_%: tests/unit/test_%.c $(wildcard tests/unit/*.h) $(MUSL_OBJ) $(MUSL_LIBS) | $(TOOLCHAIN)

@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -90,6 +91,86 @@ void log_forget_secrets(void)
 	pthread_mutex_unlock(&log_lock);
 }
 
+/* ---- names this run sends ------------------------------------------------------------ */
+
+static char **names;                    /* sorted, no two alike */
+static size_t name_count, name_cap;
+
+/* Where text[0..len) is or would go in names; *found when it is there (caller holds
+ * log_lock). */
+static size_t name_slot(const char *text, size_t len, int *found)
+{
+	size_t lo = 0, hi = name_count;
+
+	*found = 0;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strncmp(names[mid], text, len);
+
+		if (c == 0 && names[mid][len] != '\0')
+			c = 1;          /* names[mid] is longer: after text */
+		if (c == 0) {
+			*found = 1;
+			return mid;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+void log_register_name(const char *name)
+{
+	size_t at;
+	int found;
+	char *copy;
+
+	if (!name || !*name)
+		return;
+	pthread_mutex_lock(&log_lock);
+	at = name_slot(name, strlen(name), &found);
+	if (found)
+		goto out;
+	if (name_count == name_cap) {
+		size_t cap = name_cap ? name_cap * 2 : 16;
+		char **grown = realloc(names, cap * sizeof *names);
+
+		if (!grown)
+			goto out;       /* then the name may show as [REDACTED]: safe */
+		names = grown;
+		name_cap = cap;
+	}
+	if ((copy = strdup(name)) != NULL) {
+		memmove(names + at + 1, names + at, (name_count - at) * sizeof *names);
+		names[at] = copy;
+		name_count++;
+	}
+out:
+	pthread_mutex_unlock(&log_lock);
+}
+
+void log_forget_names(void)
+{
+	pthread_mutex_lock(&log_lock);
+	for (size_t i = 0; i < name_count; i++)
+		free(names[i]);
+	free(names);
+	names = NULL;
+	name_count = name_cap = 0;
+	pthread_mutex_unlock(&log_lock);
+}
+
+/* 1 when text[0..len) is a registered name (caller holds log_lock). */
+static int is_sent_name(const char *text, size_t len)
+{
+	int found;
+
+	name_slot(text, len, &found);
+	return found;
+}
+
 /* Length of the longest registered secret that s (NUL-terminated) starts with, or 0. */
 static size_t secret_at(const char *s)
 {
@@ -139,7 +220,8 @@ static void mark_secret_pieces(const char *text, size_t len, unsigned char *hide
 	}
 }
 
-/* Marks in hide[] every token-like run (see log.h). */
+/* Marks in hide[] every token-like run (see log.h) that is not a name we sent (caller
+ * holds log_lock). */
 static void mark_token_runs(const char *text, size_t len, unsigned char *hide)
 {
 	size_t start = 0;
@@ -152,7 +234,8 @@ static void mark_token_runs(const char *text, size_t len, unsigned char *hide)
 			digit |= c >= '0' && c <= '9';
 			continue;
 		}
-		if (i - start >= (digit ? LOG_PEER_TOKEN_RUN : 2 * LOG_PEER_TOKEN_RUN))
+		if (i - start >= (digit ? LOG_PEER_TOKEN_RUN : 2 * LOG_PEER_TOKEN_RUN) &&
+		    !is_sent_name(text + start, i - start))
 			memset(hide + start, 1, i - start);
 		start = i + 1;
 		digit = 0;
@@ -175,8 +258,8 @@ int log_peer_text(char *out, size_t size, const char *text, size_t len)
 	memset(hide, 0, len);
 	pthread_mutex_lock(&log_lock);
 	mark_secret_pieces(text, len, hide);
-	pthread_mutex_unlock(&log_lock);
 	mark_token_runs(text, len, hide);
+	pthread_mutex_unlock(&log_lock);
 	while (i < len) {
 		if (hide[i]) {
 			while (i < len && hide[i])

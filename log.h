@@ -51,10 +51,18 @@ void log_forget_secret(const char *value);
  *   - every run of 8 or more bytes that also occurs in a registered secret,
  *   - every token-like run: at least LOG_PEER_TOKEN_RUN characters of the base64, base64url
  *     and hex alphabets ([A-Za-z0-9+/=_-]) holding a digit, or twice that long without one,
+ *     unless it is exactly a name registered with log_register_name,
  * becomes "[REDACTED]"; control bytes become spaces. Only the first LOG_PEER_TEXT_SCAN input
  * bytes are read and at most LOG_PEER_TEXT_MAX bytes written (cut text ends in "...").
  * Returns 0 when out is text verbatim, 1 when something was replaced or cut.
  */
+/* A name this run sends (a namespace, the Secret's, a ServiceAccount's): peer text that
+ * quotes it whole keeps it, though it looks like a token ("payments-2024-prod-eu"). A
+ * secret piece inside it is still hidden. Copied once (registering again is a no-op);
+ * log_forget_names frees them. */
+void log_register_name(const char *name);
+void log_forget_names(void);
+
 #define LOG_PEER_TEXT_MAX  200
 #define LOG_PEER_TEXT_SCAN 1024
 #define LOG_PEER_TOKEN_RUN 20

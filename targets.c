@@ -124,6 +124,17 @@ static int list_needed(struct k8s_client *client, const struct config *cfg, stru
 	return rc;
 }
 
+/* The names this run sends, so that an answer quoting one keeps it in the log even when it
+ * looks like a token (log_peer_text). */
+static void register_names(const struct config *cfg, const struct k8s_namespace_list *targets)
+{
+	log_register_name(cfg->secret_name);
+	for (size_t i = 0; i < cfg->service_accounts.count; i++)
+		log_register_name(cfg->service_accounts.items[i]);
+	for (size_t i = 0; i < targets->count; i++)
+		log_register_name(targets->items[i].name);
+}
+
 int targets_resolve(struct k8s_client *client, const struct config *cfg, const char *own_namespace,
                     struct k8s_namespace_list *out)
 {
@@ -141,6 +152,8 @@ int targets_resolve(struct k8s_client *client, const struct config *cfg, const c
 		log_event(LOG_ERROR, "out of memory", NULL);
 		rc = EXIT_PARTIAL;
 	}
+	if (rc == 0)
+		register_names(cfg, out);
 	k8s_namespace_list_free(&all);
 	k8s_namespace_list_free(&selected);
 	return rc;

@@ -161,6 +161,7 @@ static int secret_fresh(const struct watch *w, const struct watch_object *o, cha
 
 static void want_apply(struct watch *w, const char *ns)
 {
+	log_register_name(ns);          /* a namespace found by the watch: kept whole in logs */
 	if (ns_find(&w->pending, ns) < 0 && k8s_namespace_list_add(&w->pending, ns, 0) < 0)
 		log_event(LOG_ERROR, "out of memory", "namespace", ns, NULL);
 }

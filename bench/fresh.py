@@ -9,6 +9,7 @@ of the one name), then measures, each once:
     (b) unchanged  the same again, write-always (same token): applies, writes nothing
     (c) fresh      the same with --refresh-before 6h: reads the Secrets, writes nothing,
                    asks AWS for nothing
+    (d) fresh, glob  the same through --namespaces 'bench-*': the namespace list, then (c)
     curl (a)       curl --parallel --parallel-max N: one server-side apply per namespace
                    (another Secret name, curl's own ServiceAccount token and Roles), every Secret new
     curl (b)       the same again: every apply a no-op (what a curl cron job would send
@@ -130,9 +131,12 @@ def run_all(args, tmp):
         registry = stub.registry_host(REGION)
         argv = [BIN, "--concurrency", str(args.concurrency), "--registries", registry,
                 "--namespaces", ",".join(names)]
-        for kind, extra in (("(a) new", []), ("(b) unchanged", []), ("(c) fresh", ["--refresh-before", "6h"])):
+        glob = [BIN, "--concurrency", str(args.concurrency), "--registries", registry, "--namespaces", "bench-*",
+                "--refresh-before", "6h"]
+        for kind, run_argv in (("(a) new", argv), ("(b) unchanged", argv),
+                               ("(c) fresh", argv + ["--refresh-before", "6h"]), ("(d) fresh, glob", glob)):
             log = os.path.join(tmp, "ecr-refresh-%s.log" % kind[1])
-            r = measured(cluster, stub, "ecr-refresh " + kind, argv + extra, env, log)
+            r = measured(cluster, stub, "ecr-refresh " + kind, run_argv, env, log)
             r.note = namespaces.refresh_summary(log)
             runs.append(r)
             print("  %-28s %6.3f s  %s" % (r.label, r.s.wall_ms / 1000, r.note), flush=True)
@@ -165,13 +169,15 @@ def report(runs, args):
     for r in runs:
         print("  %-28s %s" % (r.label, r.request_text))
     by = {r.label: r for r in runs}
-    a, c = by["ecr-refresh (a) new"], by["ecr-refresh (c) fresh"]
+    a, c, d = by["ecr-refresh (a) new"], by["ecr-refresh (c) fresh"], by["ecr-refresh (d) fresh, glob"]
     curl_a = by["curl --parallel (a) new"]
     checks = [
         ("(a) wall no worse than curl's (%.2f s vs %.2f s)" % (a.s.wall_ms / 1000, curl_a.s.wall_ms / 1000),
          a.s.wall_ms <= curl_a.s.wall_ms),
         ("(c) at most 2 requests (%d), no AWS request (%d)" % (c.requests, c.aws), c.requests <= 2 and c.aws == 0),
         ("(c) under 0.1 s wall (%.3f s)" % (c.s.wall_ms / 1000), c.s.wall_ms < 100),
+        ("(d) at most 2 requests with a glob (%d), no AWS request (%d)" % (d.requests, d.aws),
+         d.requests <= 2 and d.aws == 0),
     ]
     for r in runs:
         if r.label.startswith("ecr-refresh"):

@@ -659,6 +659,34 @@ static void test_peer_text(void)
 	CHECK_EQ_STR(out, "x=[REDACTED]; y=LXNlY3J");
 	log_forget_secrets();
 
+	/* a name the run sent stays whole, though it looks like a token; only whole names: a
+	 * longer run that holds one, or a prefix of one, is hidden still */
+	{
+		static const char msg[] = "namespaces \"payments-2024-prod-eu\" is forbidden";
+		static const char longer[] = "x payments-2024-prod-eu-and-more y";
+		static const char prefix[] = "x payments-2024-prod-e y";
+
+		CHECK_EQ_INT(log_peer_text(out, sizeof out, msg, strlen(msg)), 1);
+		CHECK_EQ_STR(out, "namespaces \"[REDACTED]\" is forbidden");
+		log_register_name("team-a");
+		log_register_name("payments-2024-prod-eu");
+		log_register_name("zz-9999-9999-9999-9999");
+		CHECK_EQ_INT(log_peer_text(out, sizeof out, msg, strlen(msg)), 0);
+		CHECK_EQ_STR(out, msg);
+		log_peer_text(out, sizeof out, longer, strlen(longer));
+		CHECK_EQ_STR(out, "x [REDACTED] y");
+		log_peer_text(out, sizeof out, prefix, strlen(prefix));
+		CHECK_EQ_STR(out, "x [REDACTED] y");
+		/* a registered secret inside a registered name is hidden all the same */
+		log_register_name("abc-Zk9vYmFyLXNl-2024");
+		log_register_secret(secret);
+		log_peer_text(out, sizeof out, "ns abc-Zk9vYmFyLXNl-2024 x", 26);
+		CHECK(strstr(out, "Zk9vYmFy") == NULL);
+		log_forget_secrets();
+		log_forget_names();
+		CHECK_EQ_INT(log_peer_text(out, sizeof out, msg, strlen(msg)), 1);
+	}
+
 	/* control bytes blanked, so nothing can forge a line */
 	log_peer_text(out, sizeof out, "a\nb\r\x01" "c\x7f", 7);
 	CHECK_EQ_STR(out, "a b  c ");
