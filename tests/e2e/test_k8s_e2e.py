@@ -383,6 +383,19 @@ def test_a_namespace_without_permission_fails_alone(k8s_env):
     assert_no_secret(c, denied)
 
 
+def test_forbidden_reason_names_a_token_like_namespace(k8s_env):
+    """A namespace name with digits and 20+ characters looks like a token to the peer-text
+    redaction; as a name the run sent, the 403 reason keeps it."""
+    c = k8s_env.cluster
+    denied = c.unique_namespace("payments-2024-prod-eu")
+    assert len(denied) >= 20
+    sa = k8s_env.sa_dir()
+    run = k8s_env.binary(["--namespaces", denied], sa)
+    assert run.code in (1, 4), run
+    reason = run.namespaces[denied]["reason"]
+    assert "403" in reason and '"%s"' % denied in reason and "[REDACTED]" not in reason, reason
+
+
 def test_another_managers_secret_needs_force(k8s_env):
     c = k8s_env.cluster
     ns = namespaces(c, "conflict", 1)[0]
