@@ -81,6 +81,29 @@ static void walk_object(struct jscan *s, member_fn fn, void *ctx)
 		fn(s, key, ctx);
 }
 
+/* An object of which one string member is wanted (metadata.continue, status.phase). */
+struct one_string {
+	const char *key;
+	struct str *out;
+};
+
+static void one_string_member(struct jscan *s, const char *key, void *ctx)
+{
+	struct one_string *want = ctx;
+
+	if (strcmp(key, want->key) == 0)
+		first_string(s, want->out);
+	else
+		jscan_skip(s);
+}
+
+static void read_one_string(struct jscan *s, const char *key, struct str *out)
+{
+	struct one_string want = { key, out };
+
+	walk_object(s, one_string_member, &want);
+}
+
 /* ---- managedFields ------------------------------------------------------------------ */
 
 /* Walks fieldsV1 for one path (fields_have in k8sjson.c): the first member of each name,
@@ -302,15 +325,6 @@ static void read_items(struct jscan *s, struct page *pg)
 		pg->item(s, pg);
 }
 
-static void list_metadata_member(struct jscan *s, const char *key, void *ctx)
-{
-	struct page *pg = ctx;
-
-	if (strcmp(key, "continue") == 0)
-		first_string(s, &pg->cont);
-	else
-		jscan_skip(s);
-}
 
 static void page_member(struct jscan *s, const char *key, void *ctx)
 {
@@ -320,7 +334,7 @@ static void page_member(struct jscan *s, const char *key, void *ctx)
 		read_items(s, pg);
 	} else if (strcmp(key, "metadata") == 0 && !pg->seen_metadata) {
 		pg->seen_metadata = 1;
-		walk_object(s, list_metadata_member, pg);
+		read_one_string(s, "continue", &pg->cont);
 	} else {
 		jscan_skip(s);
 	}
@@ -443,15 +457,6 @@ struct ns_item {
 	int seen_metadata, seen_status, deleting;
 };
 
-static void ns_status_member(struct jscan *s, const char *key, void *ctx)
-{
-	struct ns_item *it = ctx;
-
-	if (strcmp(key, "phase") == 0)
-		first_string(s, &it->phase);
-	else
-		jscan_skip(s);
-}
 
 static void ns_metadata_member(struct jscan *s, const char *key, void *ctx)
 {
@@ -475,7 +480,7 @@ static void ns_item_member(struct jscan *s, const char *key, void *ctx)
 		walk_object(s, ns_metadata_member, it);
 	} else if (strcmp(key, "status") == 0 && !it->seen_status) {
 		it->seen_status = 1;
-		walk_object(s, ns_status_member, it);
+		read_one_string(s, "phase", &it->phase);
 	} else {
 		jscan_skip(s);
 	}

@@ -44,19 +44,33 @@ static void check_status(const char *text, size_t size)
 		abort();
 }
 
+/* A list page as a cJSON tree, when it is one (an object whose items are an array or
+ * null): the root, *items the array or NULL. NULL when the page is refused. */
+static cJSON *reference_list(const char *text, size_t size, const cJSON **items)
+{
+	cJSON *root = cJSON_ParseWithLength(text, size);
+
+	*items = cJSON_GetObjectItemCaseSensitive(root, "items");
+	if (!cJSON_IsObject(root) || (!cJSON_IsArray(*items) && !cJSON_IsNull(*items))) {
+		cJSON_Delete(root);
+		return NULL;
+	}
+	if (cJSON_IsNull(*items))
+		*items = NULL;
+	return root;
+}
+
 /* The reference reading of a namespace page, through a cJSON tree as it was read before
  * jscan (k8slist.c): 0 with the names, -1 when it refuses the page. */
 static int reference_namespaces(const char *text, size_t size, struct k8s_namespace_list *out, char *cont)
 {
-	cJSON *root = cJSON_ParseWithLength(text, size);
-	const cJSON *items = cJSON_GetObjectItemCaseSensitive(root, "items"), *item;
+	const cJSON *items, *item;
+	cJSON *root = reference_list(text, size, &items);
 	char err[200];
 	int rc = -1;
 
-	if (!cJSON_IsObject(root) || (!cJSON_IsArray(items) && !cJSON_IsNull(items)))
-		goto out;
-	if (cJSON_IsNull(items))
-		items = NULL;
+	if (!root)
+		return -1;
 	cJSON_ArrayForEach(item, items) {
 		const cJSON *metadata = cJSON_GetObjectItemCaseSensitive(item, "metadata");
 		const cJSON *name = cJSON_GetObjectItemCaseSensitive(metadata, "name");
@@ -240,15 +254,13 @@ static void check_resource_version(const char *text, size_t size)
  * list was read before jscan (k8slist.c). 0 with the records, -1 when it refuses the page. */
 static int reference_page(const char *text, size_t size, struct k8s_secret_meta_list *out, char *cont)
 {
-	cJSON *root = cJSON_ParseWithLength(text, size);
-	const cJSON *items = cJSON_GetObjectItemCaseSensitive(root, "items"), *item;
+	const cJSON *items, *item;
+	cJSON *root = reference_list(text, size, &items);
 	char err[200];
 	int rc = -1;
 
-	if (!cJSON_IsObject(root) || (!cJSON_IsArray(items) && !cJSON_IsNull(items)))
-		goto out;
-	if (cJSON_IsNull(items))
-		items = NULL;
+	if (!root)
+		return -1;
 	cJSON_ArrayForEach(item, items) {
 		const cJSON *metadata = cJSON_GetObjectItemCaseSensitive(item, "metadata");
 		const cJSON *name = cJSON_GetObjectItemCaseSensitive(metadata, "name");
