@@ -233,95 +233,131 @@ void aws_log_retry(const char *operation, const char *region, const char *why, i
 
 /* ---- web identity (docs/design.md "STS AssumeRoleWithWebIdentity (IRSA)") ------------ */
 
-static int fetch_web_identity(struct aws_client *c, const char *region_hint, struct aws_credentials *out)
+/* The RoleSessionName: the configured one, else "ecr-refresh-" and 16 random hex digits
+ * (aws-c-auth generates a UUID; any 2..64 chars of [\w+=,.@-] will do). */
+static void web_identity_session(struct aws_client *c, char session[65])
 {
-	const struct aws_settings *s = &c->settings;
-	const char *region = s->region[0] ? s->region : region_hint;
-	struct aws_endpoint ep;
-	char prefix[160], session[65], code[AWS_MAX_ERROR_TYPE], message[256], perr[200];
-	struct http_header headers[2] = {
+	if (c->settings.role_session_name[0])
+		memcpy(session, c->settings.role_session_name, 65);
+	else
+		snprintf(session, 65, "ecr-refresh-%08x%08x", (unsigned)retry_random(&c->rng),
+		         (unsigned)retry_random(&c->rng));
+}
+
+/* The form body of AssumeRoleWithWebIdentity, with the token just read: its length. */
+static size_t web_identity_body(struct aws_client *c, const char *session, char *body, size_t body_cap)
+{
+	size_t n = (size_t)snprintf(body, body_cap, "Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn=");
+
+	n += form_encode(body + n, c->settings.role_arn);
+	memcpy(body + n, "&RoleSessionName=", 17);
+	n += 17;
+	n += form_encode(body + n, session);
+	memcpy(body + n, "&WebIdentityToken=", 18);
+	n += 18;
+	n += form_encode(body + n, c->token_buf);
+	return n;
+}
+
+/* POSTs the form body to STS (unsigned: the web identity token is the credential). */
+static int sts_post(struct aws_client *c, const struct aws_endpoint *ep, const char *body, size_t len,
+                    struct http_response *resp)
+{
+	static const struct http_header headers[2] = {
 		{ "Content-Type", 12, "application/x-www-form-urlencoded; charset=utf-8", 48 },
 		{ "Accept", 6, "text/xml", 8 },
 	};
-	struct http_response resp;
-	char *body = NULL;
-	size_t body_cap;
-	int attempt, rc = AWS_ECREDS;
+	struct http_request req;
+
+	memset(&req, 0, sizeof req);
+	req.method = "POST";
+	req.url = ep->url;
+	req.headers = headers;
+	req.header_count = 2;
+	req.body = body;
+	req.body_len = len;
+	req.anchors = c->anchors;
+	req.deadline_ms = aws_request_deadline(c, c->timeout_ms);
+	req.max_body = AWS_MAX_BODY;
+	return http_request(aws_conn_for(c, ep->url), &req, resp);
+}
+
+/* STS's answer: 0 with the credentials, 1 when worth another attempt (*why for the log,
+ * maybe code), -1 when not; c->err says why. */
+static int web_identity_answer(struct aws_client *c, const char *prefix, struct http_response *resp,
+                               struct aws_credentials *out, char code[AWS_MAX_ERROR_TYPE], const char **why)
+{
+	char message[256], perr[200];
+	int rc = aws_parse_sts_response(resp->body, resp->body_len, out, code, AWS_MAX_ERROR_TYPE, message,
+	                                sizeof message, perr, sizeof perr);
+
+	wipe_body(resp);
+	if (rc == 0 && resp->status / 100 == 2)
+		return 0;
+	if (rc == AWS_EPARSE && resp->status / 100 == 2) {
+		snprintf(c->err, sizeof c->err, "%s: %s", prefix, perr);
+		return -1;
+	}
+	if (rc != AWS_EREQUEST)
+		code[0] = message[0] = '\0';
+	aws_describe_error(c->err, sizeof c->err, prefix, code, resp->status, message);
+	*why = code[0] ? code : "HTTP error";
+	/* aws-c-auth also retries these two: the identity provider was slow, or the token is
+	 * newer than STS's view of the provider's keys. */
+	return aws_retryable_error(code, resp->status) || strcmp(code, "IDPCommunicationError") == 0 ||
+	       strcmp(code, "InvalidIdentityToken") == 0 ? 1 : -1;
+}
+
+/* The STS endpoint of the configured region (else region_hint) and the log prefix. */
+static int web_identity_endpoint(struct aws_client *c, const char *region_hint, struct aws_endpoint *ep,
+                                 char *prefix, size_t prefix_size)
+{
+	const char *region = c->settings.region[0] ? c->settings.region : region_hint;
 
 	if (!region || !*region) {
 		snprintf(c->err, sizeof c->err, "web identity: no region for STS (set AWS_REGION)");
-		return AWS_ECREDS;
+		return -1;
 	}
-	if (aws_endpoint_for(s, AWS_SERVICE_STS, region, &ep, c->err, sizeof c->err) != 0)
+	if (aws_endpoint_for(&c->settings, AWS_SERVICE_STS, region, ep, c->err, sizeof c->err) != 0)
+		return -1;
+	snprintf(prefix, prefix_size, "STS AssumeRoleWithWebIdentity in %s", ep->signing_region);
+	return 0;
+}
+
+static int fetch_web_identity(struct aws_client *c, const char *region_hint, struct aws_credentials *out)
+{
+	const struct aws_settings *s = &c->settings;
+	size_t body_cap = 3 * (TOKEN_FILE_MAX + sizeof s->role_arn + 65) + 128;
+	struct aws_endpoint ep;
+	char prefix[160], session[65], code[AWS_MAX_ERROR_TYPE];
+	struct http_response resp;
+	char *body;
+	int attempt, rc = AWS_ECREDS;
+
+	if (web_identity_endpoint(c, region_hint, &ep, prefix, sizeof prefix) < 0)
 		return AWS_ECREDS;
-	snprintf(prefix, sizeof prefix, "STS AssumeRoleWithWebIdentity in %s", ep.signing_region);
-	if (s->role_session_name[0]) {
-		memcpy(session, s->role_session_name, sizeof session);
-	} else {
-		/* aws-c-auth generates a UUID; any 2..64 chars of [\w+=,.@-] will do. */
-		snprintf(session, sizeof session, "ecr-refresh-%08x%08x", (unsigned)retry_random(&c->rng),
-		         (unsigned)retry_random(&c->rng));
-	}
-	body_cap = 3 * (TOKEN_FILE_MAX + sizeof s->role_arn + sizeof session) + 128;
-	body = malloc(body_cap);
-	if (!body) {
+	web_identity_session(c, session);
+	if (!(body = malloc(body_cap))) {
 		snprintf(c->err, sizeof c->err, "out of memory");
 		return AWS_ECREDS;
 	}
 	for (attempt = 1;; attempt++) {
-		struct http_request req;
+		const char *why = "transport";
 		size_t n;
-		const char *why;
+		int again;
 
 		if ((rc = read_token_file(c, "AWS_WEB_IDENTITY_TOKEN_FILE", s->web_identity_token_file)) != 0)
 			goto out;
-		n = (size_t)snprintf(body, body_cap, "Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn=");
-		n += form_encode(body + n, s->role_arn);
-		memcpy(body + n, "&RoleSessionName=", 17);
-		n += 17;
-		n += form_encode(body + n, session);
-		memcpy(body + n, "&WebIdentityToken=", 18);
-		n += 18;
-		n += form_encode(body + n, c->token_buf);
-
-		memset(&req, 0, sizeof req);
-		req.method = "POST";
-		req.url = ep.url;
-		req.headers = headers;
-		req.header_count = 2;
-		req.body = body;
-		req.body_len = n;
-		req.anchors = c->anchors;
-		req.deadline_ms = aws_request_deadline(c, c->timeout_ms);
-		req.max_body = AWS_MAX_BODY;
-		rc = http_request(aws_conn_for(c, ep.url), &req, &resp);
+		n = web_identity_body(c, session, body, body_cap);
+		rc = sts_post(c, &ep, body, n, &resp);
 		explicit_bzero(body, n);
 		if (rc < 0) {
 			snprintf(c->err, sizeof c->err, "%s: %s", prefix, aws_conn_for(c, ep.url)->err);
-			why = "transport";
-			if (!aws_transport_retryable(rc))
-				break;
-		} else {
-			rc = aws_parse_sts_response(resp.body, resp.body_len, out, code, sizeof code,
-			                            message, sizeof message, perr, sizeof perr);
-			wipe_body(&resp);
-			if (rc == 0 && resp.status / 100 == 2)
-				goto out;
-			if (rc == AWS_EPARSE && resp.status / 100 == 2) {
-				snprintf(c->err, sizeof c->err, "%s: %s", prefix, perr);
-				break;
-			}
-			if (rc != AWS_EREQUEST)
-				code[0] = message[0] = '\0';
-			aws_describe_error(c->err, sizeof c->err, prefix, code, resp.status, message);
-			why = code[0] ? code : "HTTP error";
-			/* aws-c-auth also retries these two: the identity provider was slow, or the
-			 * token is newer than STS's view of the provider's keys. */
-			if (!aws_retryable_error(code, resp.status) && strcmp(code, "IDPCommunicationError") != 0
-			    && strcmp(code, "InvalidIdentityToken") != 0)
-				break;
+			again = aws_transport_retryable(rc) ? 1 : -1;
+		} else if ((again = web_identity_answer(c, prefix, &resp, out, code, &why)) == 0) {
+			goto out;
 		}
-		if (attempt >= AWS_MAX_ATTEMPTS || aws_backoff_sleep(c, attempt) != 0)
+		if (again < 0 || attempt >= AWS_MAX_ATTEMPTS || aws_backoff_sleep(c, attempt) != 0)
 			break;
 		aws_log_retry("AssumeRoleWithWebIdentity", ep.signing_region, why, attempt);
 	}
@@ -335,84 +371,109 @@ out:
 
 /* ---- container credentials (docs/design.md "Container credentials and EKS Pod Identity") */
 
-static int fetch_container(struct aws_client *c, struct aws_credentials *out)
+/* The authorization token of this attempt into c->token_buf, re-read each time (the file
+ * rotates): 1 when there is one, 0 when none is configured, or an AWS_E* code. */
+static int container_token(struct aws_client *c)
 {
 	const struct aws_settings *s = &c->settings;
-	struct http_header headers[2] = { { "Accept", 6, "application/json", 16 } };
-	struct http_url url;
-	struct http_response resp;
-	struct http_conn *conn = aws_conn_for(c, s->container_url);
-	char prefix[HTTP_MAX_HOST + 64], uerr[160], type[AWS_MAX_ERROR_TYPE], message[256];
-	int attempt, rc;
+	const char *t;
+	int rc;
 
-	if (http_parse_url(s->container_url, &url, uerr, sizeof uerr) != 0) {
-		snprintf(c->err, sizeof c->err, "container credentials URL: %s", uerr);
+	if (s->container_token_file[0]) {
+		rc = read_token_file(c, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", s->container_token_file);
+		return rc != 0 ? rc : 1;
+	}
+	if (!s->container_token_static)
+		return 0;
+	t = aws_env("AWS_CONTAINER_AUTHORIZATION_TOKEN");
+	if (!t || aws_copy_str(c->token_buf, TOKEN_FILE_MAX, t) != 0 || !aws_visible_ascii(t, strlen(t))) {
+		snprintf(c->err, sizeof c->err, "AWS_CONTAINER_AUTHORIZATION_TOKEN is not a valid header value");
 		return AWS_ECREDS;
 	}
-	snprintf(prefix, sizeof prefix, "container credentials from %s%s%s:%s",
-	         strchr(url.host, ':') ? "[" : "", url.host, strchr(url.host, ':') ? "]" : "", url.port);
-	if (aws_check_full_uri(s->container_url, 1, c->err, sizeof c->err) != 0)
+	register_secret(c, REG_TOKEN_BUF, c->token_buf);
+	return 1;
+}
+
+/* One GET of the credentials, with the token as it is, without "Bearer" (docs/design.md
+ * "Container credentials and EKS Pod Identity"). */
+static int container_get(struct aws_client *c, int with_token, struct http_response *resp)
+{
+	struct http_header headers[2] = { { "Accept", 6, "application/json", 16 },
+	                                  { "Authorization", 13, c->token_buf, 0 } };
+	struct http_request req;
+
+	headers[1].value_len = with_token ? strlen(c->token_buf) : 0;
+	memset(&req, 0, sizeof req);
+	req.method = "GET";
+	req.url = c->settings.container_url;
+	req.headers = headers;
+	req.header_count = with_token ? 2 : 1;
+	req.anchors = c->anchors;
+	req.deadline_ms = aws_request_deadline(c, c->timeout_ms);
+	req.max_body = METADATA_BODY_MAX;
+	return http_request(aws_conn_for(c, c->settings.container_url), &req, resp);
+}
+
+/* The answer: 0 with the credentials, 1 when worth another attempt (*why, maybe type, for
+ * the log), -1 when not; c->err says why. Errors come as {"code","message"} (aws-c-auth
+ * credentials_provider_ecs.c). */
+static int container_answer(struct aws_client *c, const char *prefix, struct http_response *resp,
+                            struct aws_credentials *out, char type[AWS_MAX_ERROR_TYPE], const char **why)
+{
+	char message[256], perr[200];
+
+	if (resp->status == 200) {
+		int rc = aws_parse_credentials_json(resp->body, resp->body_len, out, perr, sizeof perr);
+
+		wipe_body(resp);
+		if (rc == 0)
+			return 0;
+		snprintf(c->err, sizeof c->err, "%s: %s", prefix, perr);
+		return -1;
+	}
+	aws_parse_error_json(resp->body, resp->body_len, NULL, 0, type, AWS_MAX_ERROR_TYPE, message, sizeof message);
+	aws_describe_error(c->err, sizeof c->err, prefix, type, resp->status, message);
+	*why = type[0] ? type : "HTTP error";
+	return aws_retryable_error(type, resp->status) ? 1 : -1;
+}
+
+/* The URL checked (AWS_CONTAINER_CREDENTIALS_FULL_URI rules) and the log prefix. */
+static int container_prefix(struct aws_client *c, char *prefix, size_t size)
+{
+	struct http_url url;
+	char uerr[160];
+
+	if (http_parse_url(c->settings.container_url, &url, uerr, sizeof uerr) != 0) {
+		snprintf(c->err, sizeof c->err, "container credentials URL: %s", uerr);
+		return -1;
+	}
+	snprintf(prefix, size, "container credentials from %s%s%s:%s", strchr(url.host, ':') ? "[" : "", url.host,
+	         strchr(url.host, ':') ? "]" : "", url.port);
+	return aws_check_full_uri(c->settings.container_url, 1, c->err, sizeof c->err) != 0 ? -1 : 0;
+}
+
+static int fetch_container(struct aws_client *c, struct aws_credentials *out)
+{
+	char prefix[HTTP_MAX_HOST + 64], type[AWS_MAX_ERROR_TYPE];
+	struct http_response resp;
+	int attempt, rc, again;
+
+	if (container_prefix(c, prefix, sizeof prefix) < 0)
 		return AWS_ECREDS;
 	for (attempt = 1;; attempt++) {
-		struct http_request req;
-		size_t header_count = 1;
-		const char *why;
+		const char *why = "transport";
+		int with_token = container_token(c);
 
-		if (s->container_token_file[0]) {
-			if ((rc = read_token_file(c, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
-			                          s->container_token_file)) != 0)
-				return rc;
-		} else if (s->container_token_static) {
-			const char *t = aws_env("AWS_CONTAINER_AUTHORIZATION_TOKEN");
-			if (!t || aws_copy_str(c->token_buf, TOKEN_FILE_MAX, t) != 0 || !aws_visible_ascii(t, strlen(t))) {
-				snprintf(c->err, sizeof c->err, "AWS_CONTAINER_AUTHORIZATION_TOKEN is not a "
-				         "valid header value");
-				return AWS_ECREDS;
-			}
-			register_secret(c, REG_TOKEN_BUF, c->token_buf);
-		}
-		if (s->container_token_file[0] || s->container_token_static) {
-			/* Sent as it is, without "Bearer" (docs/design.md "Container credentials and EKS
-			 * Pod Identity"). */
-			headers[1].name = "Authorization";
-			headers[1].name_len = 13;
-			headers[1].value = c->token_buf;
-			headers[1].value_len = strlen(c->token_buf);
-			header_count = 2;
-		}
-		memset(&req, 0, sizeof req);
-		req.method = "GET";
-		req.url = s->container_url;
-		req.headers = headers;
-		req.header_count = header_count;
-		req.anchors = c->anchors;
-		req.deadline_ms = aws_request_deadline(c, c->timeout_ms);
-		req.max_body = METADATA_BODY_MAX;
-		rc = http_request(conn, &req, &resp);
+		if (with_token < 0)
+			return with_token;
+		rc = container_get(c, with_token, &resp);
 		if (rc < 0) {
-			snprintf(c->err, sizeof c->err, "%s: %s", prefix, conn->err);
-			why = "transport";
-			if (!aws_transport_retryable(rc))
-				return AWS_ECREDS;
-		} else if (resp.status == 200) {
-			char perr[200];
-			rc = aws_parse_credentials_json(resp.body, resp.body_len, out, perr, sizeof perr);
-			wipe_body(&resp);
-			if (rc != 0) {
-				snprintf(c->err, sizeof c->err, "%s: %s", prefix, perr);
-				return AWS_ECREDS;
-			}
+			snprintf(c->err, sizeof c->err, "%s: %s", prefix, aws_conn_for(c, c->settings.container_url)->err);
+			again = aws_transport_retryable(rc) ? 1 : -1;
+		} else if ((again = container_answer(c, prefix, &resp, out, type, &why)) == 0) {
 			return 0;
-		} else {
-			/* Errors come as {"code","message"} (aws-c-auth credentials_provider_ecs.c). */
-			aws_parse_error_json(resp.body, resp.body_len, NULL, 0, type, sizeof type,
-			                     message, sizeof message);
-			aws_describe_error(c->err, sizeof c->err, prefix, type, resp.status, message);
-			why = type[0] ? type : "HTTP error";
-			if (!aws_retryable_error(type, resp.status))
-				return AWS_ECREDS;
 		}
-		if (attempt >= 3 || aws_backoff_sleep(c, attempt) != 0)
+		if (again < 0 || attempt >= 3 || aws_backoff_sleep(c, attempt) != 0)
 			return AWS_ECREDS;
 		aws_log_retry("container credentials", "-", why, attempt);
 	}

@@ -259,134 +259,142 @@ static int read_path(const char *name, char *dst, size_t cap, char *err, size_t 
 	return 0;
 }
 
+/* Static keys from the environment, checked (values are never quoted in messages: only
+ * which variable is wrong). */
+static int env_keys(struct aws_settings *s, const char *key_id, const char *secret, char *err, size_t errlen)
+{
+	const char *token = aws_env("AWS_SESSION_TOKEN");
+
+	if (!key_id || !secret) {
+		snprintf(err, errlen, "%s is set without %s", key_id ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY",
+		         key_id ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID");
+		return AWS_ECONFIG;
+	}
+	if (strlen(key_id) >= AWS_MAX_KEY_ID || !aws_visible_ascii(key_id, strlen(key_id))) {
+		snprintf(err, errlen, "AWS_ACCESS_KEY_ID is not a valid access key id");
+		return AWS_ECONFIG;
+	}
+	if (strlen(secret) >= AWS_MAX_SECRET_KEY || !aws_visible_ascii(secret, strlen(secret))) {
+		snprintf(err, errlen, "AWS_SECRET_ACCESS_KEY is not a valid secret key");
+		return AWS_ECONFIG;
+	}
+	if (token && (strlen(token) >= AWS_MAX_SESSION_TOKEN || !aws_visible_ascii(token, strlen(token)))) {
+		snprintf(err, errlen, "AWS_SESSION_TOKEN is not a valid session token");
+		return AWS_ECONFIG;
+	}
+	s->source = AWS_SOURCE_ENV;
+	return 0;
+}
+
+/* IRSA: the role, the token file and the session name. botocore: a token file without a
+ * role is a configuration error; a role without a token file is simply not this provider. */
+static int env_web_identity(struct aws_settings *s, char *err, size_t errlen)
+{
+	const char *v = aws_env("AWS_ROLE_SESSION_NAME");
+	int rc;
+
+	if (!aws_env("AWS_ROLE_ARN")) {
+		snprintf(err, errlen, "AWS_WEB_IDENTITY_TOKEN_FILE is set without AWS_ROLE_ARN");
+		return AWS_ECONFIG;
+	}
+	if (aws_copy_str(s->role_arn, sizeof s->role_arn, aws_env("AWS_ROLE_ARN")) != 0 ||
+	    !aws_valid_role_arn(s->role_arn)) {
+		snprintf(err, errlen, "AWS_ROLE_ARN is not a valid role ARN (arn:PARTITION:iam::ACCOUNT:role/NAME)");
+		return AWS_ECONFIG;
+	}
+	if ((rc = read_path("AWS_WEB_IDENTITY_TOKEN_FILE", s->web_identity_token_file,
+	                    sizeof s->web_identity_token_file, err, errlen)) != 0)
+		return rc;
+	if (v && (!aws_valid_session_name(v) || aws_copy_str(s->role_session_name, sizeof s->role_session_name, v) != 0)) {
+		snprintf(err, errlen, "AWS_ROLE_SESSION_NAME must be 2 to 64 characters of A-Z a-z 0-9 _+=,.@-");
+		return AWS_ECONFIG;
+	}
+	s->source = AWS_SOURCE_WEB_IDENTITY;
+	return 0;
+}
+
+/* Container credentials (ECS, EKS Pod Identity): RELATIVE_URI wins, as in every SDK
+ * (sdkref feature-container-credentials.html); then the authorization token's source. */
+static int env_container(struct aws_settings *s, const char *rel, const char *full, char *err, size_t errlen)
+{
+	int rc;
+
+	if (rel) {
+		if (rel[0] != '/' || snprintf(s->container_url, sizeof s->container_url, "http://169.254.170.2%s", rel) >=
+		                         (int)sizeof s->container_url) {
+			snprintf(err, errlen, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI must be a path starting with '/'");
+			return AWS_ECONFIG;
+		}
+	} else {
+		if (aws_copy_str(s->container_url, sizeof s->container_url, full) != 0) {
+			snprintf(err, errlen, "AWS_CONTAINER_CREDENTIALS_FULL_URI is too long");
+			return AWS_ECONFIG;
+		}
+		if ((rc = aws_check_full_uri(full, 0, err, errlen)) != 0)
+			return rc;
+	}
+	if ((rc = read_path("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", s->container_token_file,
+	                    sizeof s->container_token_file, err, errlen)) != 0)
+		return rc;
+	s->container_token_static = !s->container_token_file[0] && aws_env("AWS_CONTAINER_AUTHORIZATION_TOKEN") != NULL;
+	s->source = AWS_SOURCE_CONTAINER;
+	return 0;
+}
+
+/* The first credential source the environment configures, in the SDKs' order. */
 static int settings_credentials(struct aws_settings *s, char *err, size_t errlen)
 {
 	const char *key_id = aws_env("AWS_ACCESS_KEY_ID"), *secret = aws_env("AWS_SECRET_ACCESS_KEY");
-	const char *token = aws_env("AWS_SESSION_TOKEN");
 	const char *rel = aws_env("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
 	const char *full = aws_env("AWS_CONTAINER_CREDENTIALS_FULL_URI");
-	const char *v;
-	int rc;
 
-	if (key_id || secret) {
-		if (!key_id || !secret) {
-			snprintf(err, errlen, "%s is set without %s",
-			         key_id ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY",
-			         key_id ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID");
-			return AWS_ECONFIG;
-		}
-		/* Values are never quoted in messages: say only which variable is wrong. */
-		if (strlen(key_id) >= AWS_MAX_KEY_ID || !aws_visible_ascii(key_id, strlen(key_id))) {
-			snprintf(err, errlen, "AWS_ACCESS_KEY_ID is not a valid access key id");
-			return AWS_ECONFIG;
-		}
-		if (strlen(secret) >= AWS_MAX_SECRET_KEY || !aws_visible_ascii(secret, strlen(secret))) {
-			snprintf(err, errlen, "AWS_SECRET_ACCESS_KEY is not a valid secret key");
-			return AWS_ECONFIG;
-		}
-		if (token && (strlen(token) >= AWS_MAX_SESSION_TOKEN || !aws_visible_ascii(token, strlen(token)))) {
-			snprintf(err, errlen, "AWS_SESSION_TOKEN is not a valid session token");
-			return AWS_ECONFIG;
-		}
-		s->source = AWS_SOURCE_ENV;
-		return 0;
-	}
-
-	/* botocore: a token file without a role is a configuration error; a role without a
-	 * token file is simply not this provider. */
-	if (aws_env("AWS_WEB_IDENTITY_TOKEN_FILE")) {
-		if (!aws_env("AWS_ROLE_ARN")) {
-			snprintf(err, errlen, "AWS_WEB_IDENTITY_TOKEN_FILE is set without AWS_ROLE_ARN");
-			return AWS_ECONFIG;
-		}
-		if (aws_copy_str(s->role_arn, sizeof s->role_arn, aws_env("AWS_ROLE_ARN")) != 0
-		    || !aws_valid_role_arn(s->role_arn)) {
-			snprintf(err, errlen, "AWS_ROLE_ARN is not a valid role ARN "
-			         "(arn:PARTITION:iam::ACCOUNT:role/NAME)");
-			return AWS_ECONFIG;
-		}
-		if ((rc = read_path("AWS_WEB_IDENTITY_TOKEN_FILE", s->web_identity_token_file,
-		                    sizeof s->web_identity_token_file, err, errlen)) != 0)
-			return rc;
-		v = aws_env("AWS_ROLE_SESSION_NAME");
-		if (v && (!aws_valid_session_name(v)
-		          || aws_copy_str(s->role_session_name, sizeof s->role_session_name, v) != 0)) {
-			snprintf(err, errlen, "AWS_ROLE_SESSION_NAME must be 2 to 64 characters of "
-			         "A-Z a-z 0-9 _+=,.@-");
-			return AWS_ECONFIG;
-		}
-		s->source = AWS_SOURCE_WEB_IDENTITY;
-		return 0;
-	}
-
-	if (rel || full) {
-		/* RELATIVE_URI wins, as in every SDK (sdkref feature-container-credentials.html). */
-		if (rel) {
-			if (rel[0] != '/' || snprintf(s->container_url, sizeof s->container_url,
-			                              "http://169.254.170.2%s", rel) >= (int)sizeof s->container_url) {
-				snprintf(err, errlen, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI must be a path "
-				         "starting with '/'");
-				return AWS_ECONFIG;
-			}
-		} else {
-			if (aws_copy_str(s->container_url, sizeof s->container_url, full) != 0) {
-				snprintf(err, errlen, "AWS_CONTAINER_CREDENTIALS_FULL_URI is too long");
-				return AWS_ECONFIG;
-			}
-			if ((rc = aws_check_full_uri(full, 0, err, errlen)) != 0)
-				return rc;
-		}
-		if ((rc = read_path("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", s->container_token_file,
-		                    sizeof s->container_token_file, err, errlen)) != 0)
-			return rc;
-		s->container_token_static = !s->container_token_file[0]
-			&& aws_env("AWS_CONTAINER_AUTHORIZATION_TOKEN") != NULL;
-		s->source = AWS_SOURCE_CONTAINER;
-		return 0;
-	}
-
+	if (key_id || secret)
+		return env_keys(s, key_id, secret, err, errlen);
+	if (aws_env("AWS_WEB_IDENTITY_TOKEN_FILE"))
+		return env_web_identity(s, err, errlen);
+	if (rel || full)
+		return env_container(s, rel, full, err, errlen);
 	s->source = s->imds_disabled ? AWS_SOURCE_NONE : AWS_SOURCE_IMDS;
 	return 0;
 }
 
-int aws_settings_from_env(struct aws_settings *s, char *err, size_t errlen)
+/* The region, FIPS / dual-stack and the STS endpoint style. */
+static int env_region(struct aws_settings *s, char *err, size_t errlen)
 {
-	const char *v;
-	struct http_url url;
-	char uerr[160];
-	int rc;
+	const char *v = aws_env("AWS_REGION") ? aws_env("AWS_REGION") : aws_env("AWS_DEFAULT_REGION");
 
-	memset(s, 0, sizeof *s);
-	v = aws_env("AWS_REGION") ? aws_env("AWS_REGION") : aws_env("AWS_DEFAULT_REGION");
-	if (v) {
-		if (!aws_valid_region(v) || aws_copy_str(s->region, sizeof s->region, v) != 0) {
-			snprintf(err, errlen, "%s \"%.64s\" is not an AWS region name",
-			         aws_env("AWS_REGION") ? "AWS_REGION" : "AWS_DEFAULT_REGION", v);
-			return AWS_ECONFIG;
-		}
+	if (v && (!aws_valid_region(v) || aws_copy_str(s->region, sizeof s->region, v) != 0)) {
+		snprintf(err, errlen, "%s \"%.64s\" is not an AWS region name",
+		         aws_env("AWS_REGION") ? "AWS_REGION" : "AWS_DEFAULT_REGION", v);
+		return AWS_ECONFIG;
 	}
 	s->use_fips = env_true("AWS_USE_FIPS_ENDPOINT");
 	s->use_dualstack = env_true("AWS_USE_DUALSTACK_ENDPOINT");
 	v = aws_env("AWS_STS_REGIONAL_ENDPOINTS");
-	if (v) {
-		if (strcasecmp(v, "legacy") == 0) {
-			s->sts_legacy = 1;
-		} else if (strcasecmp(v, "regional") != 0) {
-			snprintf(err, errlen, "AWS_STS_REGIONAL_ENDPOINTS must be legacy or regional");
-			return AWS_ECONFIG;
-		}
+	if (v && strcasecmp(v, "legacy") == 0) {
+		s->sts_legacy = 1;
+	} else if (v && strcasecmp(v, "regional") != 0) {
+		snprintf(err, errlen, "AWS_STS_REGIONAL_ENDPOINTS must be legacy or regional");
+		return AWS_ECONFIG;
 	}
+	return 0;
+}
+
+/* The endpoint URLs, and the combinations the endpoint rule sets refuse: "Invalid
+ * Configuration: FIPS and custom endpoint are not supported" (the same for dual-stack). */
+static int env_endpoints(struct aws_settings *s, char *err, size_t errlen)
+{
+	int rc;
+
 	if ((rc = read_endpoint_url("AWS_ENDPOINT_URL_ECR", "AWS_ENDPOINT_URL", s->endpoint_url_ecr,
-	                            sizeof s->endpoint_url_ecr, err, errlen)) != 0
-	    || (rc = read_endpoint_url("AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL", s->endpoint_url_sts,
-	                               sizeof s->endpoint_url_sts, err, errlen)) != 0
-	    || (rc = read_endpoint_url("AWS_ENDPOINT_URL_ECR_PUBLIC", "AWS_ENDPOINT_URL", s->endpoint_url_ecr_public,
-	                               sizeof s->endpoint_url_ecr_public, err, errlen)) != 0)
+	                            sizeof s->endpoint_url_ecr, err, errlen)) != 0 ||
+	    (rc = read_endpoint_url("AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL", s->endpoint_url_sts,
+	                            sizeof s->endpoint_url_sts, err, errlen)) != 0 ||
+	    (rc = read_endpoint_url("AWS_ENDPOINT_URL_ECR_PUBLIC", "AWS_ENDPOINT_URL", s->endpoint_url_ecr_public,
+	                            sizeof s->endpoint_url_ecr_public, err, errlen)) != 0)
 		return rc;
-	/* The endpoint rule sets refuse both combinations: "Invalid Configuration: FIPS and
-	 * custom endpoint are not supported" (and the same for dual-stack). */
-	if ((s->use_fips || s->use_dualstack)
-	    && (s->endpoint_url_ecr[0] || s->endpoint_url_sts[0] || s->endpoint_url_ecr_public[0])) {
+	if ((s->use_fips || s->use_dualstack) &&
+	    (s->endpoint_url_ecr[0] || s->endpoint_url_sts[0] || s->endpoint_url_ecr_public[0])) {
 		snprintf(err, errlen, "%s cannot be combined with a custom endpoint (%s)",
 		         s->use_fips ? "AWS_USE_FIPS_ENDPOINT" : "AWS_USE_DUALSTACK_ENDPOINT",
 		         aws_env("AWS_ENDPOINT_URL_ECR") ? "AWS_ENDPOINT_URL_ECR"
@@ -394,31 +402,51 @@ int aws_settings_from_env(struct aws_settings *s, char *err, size_t errlen)
 		         : aws_env("AWS_ENDPOINT_URL_ECR_PUBLIC") ? "AWS_ENDPOINT_URL_ECR_PUBLIC" : "AWS_ENDPOINT_URL");
 		return AWS_ECONFIG;
 	}
-	if ((rc = read_path("AWS_CA_BUNDLE", s->ca_bundle, sizeof s->ca_bundle, err, errlen)) != 0
-	    || (rc = read_path("SSL_CERT_FILE", s->ssl_cert_file, sizeof s->ssl_cert_file, err, errlen)) != 0)
-		return rc;
+	return 0;
+}
+
+/* The instance metadata endpoint: AWS_EC2_METADATA_SERVICE_ENDPOINT, else the address of
+ * the endpoint mode; kept without trailing slashes. */
+static int env_imds(struct aws_settings *s, char *err, size_t errlen)
+{
+	const char *v = aws_env("AWS_EC2_METADATA_SERVICE_ENDPOINT");
+	const char *mode = aws_env("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE");
+	struct http_url url;
+	char uerr[160];
+	size_t n;
 
 	s->imds_disabled = env_true("AWS_EC2_METADATA_DISABLED");
-	v = aws_env("AWS_EC2_METADATA_SERVICE_ENDPOINT");
 	if (!v) {
-		const char *mode = aws_env("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE");
 		if (mode && strcasecmp(mode, "ipv6") != 0 && strcasecmp(mode, "ipv4") != 0) {
 			snprintf(err, errlen, "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE must be IPv4 or IPv6");
 			return AWS_ECONFIG;
 		}
 		v = mode && strcasecmp(mode, "ipv6") == 0 ? "http://[fd00:ec2::254]" : "http://169.254.169.254";
 	}
-	if (http_parse_url(v, &url, uerr, sizeof uerr) != 0
-	    || aws_copy_str(s->imds_endpoint, sizeof s->imds_endpoint - 64, v) != 0) {
+	if (http_parse_url(v, &url, uerr, sizeof uerr) != 0 ||
+	    aws_copy_str(s->imds_endpoint, sizeof s->imds_endpoint - 64, v) != 0) {
 		snprintf(err, errlen, "AWS_EC2_METADATA_SERVICE_ENDPOINT: %s",
 		         strlen(v) >= sizeof s->imds_endpoint - 64 ? "too long" : uerr);
 		return AWS_ECONFIG;
 	}
-	{
-		size_t n = strlen(s->imds_endpoint);
-		while (n > 0 && s->imds_endpoint[n - 1] == '/')
-			s->imds_endpoint[--n] = '\0';
-	}
+	n = strlen(s->imds_endpoint);
+	while (n > 0 && s->imds_endpoint[n - 1] == '/')
+		s->imds_endpoint[--n] = '\0';
+	return 0;
+}
+
+int aws_settings_from_env(struct aws_settings *s, char *err, size_t errlen)
+{
+	int rc;
+
+	memset(s, 0, sizeof *s);
+	if ((rc = env_region(s, err, errlen)) != 0 || (rc = env_endpoints(s, err, errlen)) != 0)
+		return rc;
+	if ((rc = read_path("AWS_CA_BUNDLE", s->ca_bundle, sizeof s->ca_bundle, err, errlen)) != 0 ||
+	    (rc = read_path("SSL_CERT_FILE", s->ssl_cert_file, sizeof s->ssl_cert_file, err, errlen)) != 0)
+		return rc;
+	if ((rc = env_imds(s, err, errlen)) != 0)
+		return rc;
 	return settings_credentials(s, err, errlen);
 }
 

@@ -427,49 +427,50 @@ static int xml_end_element(struct xml_reader *x)
 	return 0;
 }
 
-static int xml_tag(struct xml_reader *x)
+/* "<![CDATA[...]]>": its content is text of the element. */
+static int xml_cdata(struct xml_reader *x)
+{
+	const char *start = x->p + 8;
+
+	if (x->depth == 0)
+		return xml_fail(x, "CDATA outside the root element");
+	x->p = start;
+	if (xml_skip_past(x, "]]>") != 0)
+		return -1;
+	return xml_text_put(x, start, (size_t)(x->p - 3 - start));
+}
+
+/* "</name>", matching the open element. */
+static int xml_end_tag(struct xml_reader *x)
+{
+	char name[XML_MAX_NAME + 1];
+
+	x->p++;   /* '/' */
+	if (xml_name(x, name) != 0)
+		return -1;
+	while (x->p < x->end && xml_space(*x->p))
+		x->p++;
+	if (x->p >= x->end || *x->p != '>')
+		return xml_fail(x, "bad end tag");
+	x->p++;
+	if (x->depth == 0 || strcmp(name, x->names[x->depth - 1]) != 0)
+		return xml_fail(x, "mismatched end tag");
+	return xml_end_element(x);
+}
+
+/* "<name attributes>" or "<name/>": attributes are skipped; quotes are honoured so a '>'
+ * inside a value is not the end. */
+static int xml_start_tag(struct xml_reader *x)
 {
 	char name[XML_MAX_NAME + 1];
 	char quote = 0;
 
-	x->p++;   /* '<' */
-	if (x->p >= x->end)
-		return xml_fail(x, "truncated");
-	if (*x->p == '?')
-		return xml_skip_past(x, "?>");
-	if ((size_t)(x->end - x->p) >= 3 && memcmp(x->p, "!--", 3) == 0)
-		return xml_skip_past(x, "-->");
-	if ((size_t)(x->end - x->p) >= 8 && memcmp(x->p, "![CDATA[", 8) == 0) {
-		const char *start = x->p + 8;
-		if (x->depth == 0)
-			return xml_fail(x, "CDATA outside the root element");
-		x->p = start;
-		if (xml_skip_past(x, "]]>") != 0)
-			return -1;
-		return xml_text_put(x, start, (size_t)(x->p - 3 - start));
-	}
-	if (*x->p == '!')
-		return xml_fail(x, "DOCTYPE and declarations are not accepted");
-	if (*x->p == '/') {
-		x->p++;
-		if (xml_name(x, name) != 0)
-			return -1;
-		while (x->p < x->end && xml_space(*x->p))
-			x->p++;
-		if (x->p >= x->end || *x->p != '>')
-			return xml_fail(x, "bad end tag");
-		x->p++;
-		if (x->depth == 0 || strcmp(name, x->names[x->depth - 1]) != 0)
-			return xml_fail(x, "mismatched end tag");
-		return xml_end_element(x);
-	}
 	if (x->root_done)
 		return xml_fail(x, "a second root element");
 	if (x->depth >= XML_MAX_DEPTH)
 		return xml_fail(x, "nested deeper than 32 elements");
 	if (xml_name(x, name) != 0)
 		return -1;
-	/* Attributes are skipped; quotes are honoured so a '>' inside a value is not the end. */
 	for (; x->p < x->end; x->p++) {
 		if (quote) {
 			if (*x->p == quote)
@@ -493,6 +494,24 @@ static int xml_tag(struct xml_reader *x)
 	}
 	x->p++;
 	return 0;
+}
+
+static int xml_tag(struct xml_reader *x)
+{
+	x->p++;   /* '<' */
+	if (x->p >= x->end)
+		return xml_fail(x, "truncated");
+	if (*x->p == '?')
+		return xml_skip_past(x, "?>");
+	if ((size_t)(x->end - x->p) >= 3 && memcmp(x->p, "!--", 3) == 0)
+		return xml_skip_past(x, "-->");
+	if ((size_t)(x->end - x->p) >= 8 && memcmp(x->p, "![CDATA[", 8) == 0)
+		return xml_cdata(x);
+	if (*x->p == '!')
+		return xml_fail(x, "DOCTYPE and declarations are not accepted");
+	if (*x->p == '/')
+		return xml_end_tag(x);
+	return xml_start_tag(x);
 }
 
 static int xml_run(struct xml_reader *x)

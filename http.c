@@ -145,12 +145,12 @@ static int decode_userinfo(const char *in, size_t len, char *out, size_t outlen,
 	return 0;
 }
 
-int http_parse_url(const char *url, struct http_url *out, char *err, size_t errlen)
+/* Printable ASCII only (RFC 3986 2: anything else must already be percent-encoded), and
+ * the scheme: p after "https://" or "http://". 0, or the url_fail code. */
+static int parse_scheme(const char *url, struct http_url *out, const char **p, char *err, size_t errlen)
 {
-	const char *p, *authority_end, *host, *host_end, *after_host, *at;
 	size_t n, i;
 
-	memset(out, 0, sizeof(*out));
 	if (url == NULL)
 		return url_fail(err, errlen, "no URL");
 	n = strnlen(url, HTTP_MAX_URL + 1);
@@ -159,118 +159,143 @@ int http_parse_url(const char *url, struct http_url *out, char *err, size_t errl
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)url[i];
 
-		/* RFC 3986 2: anything else must already be percent-encoded. */
 		if (c <= 0x20 || c >= 0x7f)
 			return url_fail(err, errlen,
 			                "URL contains a space, control character or non-ASCII byte");
 	}
 	if (strncasecmp(url, "https://", 8) == 0) {
 		out->https = 1;
-		p = url + 8;
+		*p = url + 8;
 	} else if (strncasecmp(url, "http://", 7) == 0) {
-		p = url + 7;
+		*p = url + 7;
 	} else {
 		return url_fail(err, errlen, "URL scheme must be http:// or https://");
 	}
 	/* RFC 9110 4.2.4 / RFC 3986 3.5: a fragment is never sent; refusing it beats guessing. */
-	if (strchr(p, '#') != NULL)
+	if (strchr(*p, '#') != NULL)
 		return url_fail(err, errlen, "URL has a fragment");
-	authority_end = p + strcspn(p, "/?");
+	return 0;
+}
 
-	/* userinfo ends at the last '@' of the authority (RFC 3986 3.2). */
-	host = p;
-	for (at = authority_end; at > p; at--) {
+/* userinfo ends at the last '@' of the authority (RFC 3986 3.2): decoded into out, *host
+ * after it (or p when there is none). */
+static int parse_userinfo(const char *p, const char *authority_end, struct http_url *out, const char **host,
+                          char *err, size_t errlen)
+{
+	*host = p;
+	for (const char *at = authority_end; at > p; at--) {
 		if (at[-1] == '@') {
-			int rc = decode_userinfo(p, (size_t)(at - 1 - p), out->userinfo,
-			                         sizeof(out->userinfo), err, errlen);
-
-			if (rc < 0)
-				return rc;
-			host = at;
-			break;
+			*host = at;
+			return decode_userinfo(p, (size_t)(at - 1 - p), out->userinfo, sizeof(out->userinfo), err,
+			                       errlen);
 		}
 	}
+	return 0;
+}
 
-	if (host < authority_end && *host == '[') {
-		const char *close = memchr(host, ']', (size_t)(authority_end - host));
-		unsigned char addr[16];
-		size_t len;
+/* "[v6]": the address, lowercased, into out->host; *after_host past the bracket. */
+static int parse_ipv6_host(const char *host, const char *authority_end, struct http_url *out,
+                           const char **after_host, char *err, size_t errlen)
+{
+	const char *close = memchr(host, ']', (size_t)(authority_end - host));
+	unsigned char addr[16];
+	size_t len;
 
-		if (close == NULL)
-			return url_fail(err, errlen, "unterminated IPv6 address in URL");
-		len = (size_t)(close - host - 1);
-		if (len == 0 || len >= INET6_ADDRSTRLEN)
-			return url_fail(err, errlen, "bad IPv6 address in URL");
-		for (i = 0; i < len; i++)
-			out->host[i] = (char)lower((unsigned char)host[1 + i]);
-		out->host[len] = '\0';
-		if (inet_pton(AF_INET6, out->host, addr) != 1)
-			return url_fail(err, errlen, "bad IPv6 address in URL");
-		out->host_is_ip = 1;
-		after_host = close + 1;
-		if (after_host < authority_end && *after_host != ':')
-			return url_fail(err, errlen, "bad character after IPv6 address in URL");
-	} else {
-		int numeric = 1;
+	if (close == NULL)
+		return url_fail(err, errlen, "unterminated IPv6 address in URL");
+	len = (size_t)(close - host - 1);
+	if (len == 0 || len >= INET6_ADDRSTRLEN)
+		return url_fail(err, errlen, "bad IPv6 address in URL");
+	for (size_t i = 0; i < len; i++)
+		out->host[i] = (char)lower((unsigned char)host[1 + i]);
+	out->host[len] = '\0';
+	if (inet_pton(AF_INET6, out->host, addr) != 1)
+		return url_fail(err, errlen, "bad IPv6 address in URL");
+	out->host_is_ip = 1;
+	*after_host = close + 1;
+	if (*after_host < authority_end && **after_host != ':')
+		return url_fail(err, errlen, "bad character after IPv6 address in URL");
+	return 0;
+}
 
-		host_end = memchr(host, ':', (size_t)(authority_end - host));
-		if (host_end == NULL)
-			host_end = authority_end;
-		if (host_end == host)
-			return url_fail(err, errlen, "URL has no host");
-		if ((size_t)(host_end - host) > HTTP_MAX_HOST)
-			return url_fail(err, errlen, "URL host longer than 255 bytes");
-		for (i = 0; host + i < host_end; i++) {
-			int c = lower((unsigned char)host[i]);
+/* A DNS name or a dotted quad, lowercased, into out->host; *after_host at its end. */
+static int parse_name_host(const char *host, const char *authority_end, struct http_url *out,
+                           const char **after_host, char *err, size_t errlen)
+{
+	const char *host_end = memchr(host, ':', (size_t)(authority_end - host));
+	unsigned char addr[4];
+	int numeric = 1;
+	size_t i;
 
-			/* RFC 3986 3.2.2 reg-name, without percent-encoding (DNS names only). */
-			if (!(is_digit(c) || (c >= 'a' && c <= 'z') || c == '-' || c == '.' ||
-			      c == '_' || c == '~'))
-				return url_fail(err, errlen, "bad character in URL host");
-			if (!is_digit(c) && c != '.')
-				numeric = 0;
-			out->host[i] = (char)c;
-		}
-		out->host[i] = '\0';
-		if (numeric) {
-			unsigned char addr[4];
+	if (host_end == NULL)
+		host_end = authority_end;
+	if (host_end == host)
+		return url_fail(err, errlen, "URL has no host");
+	if ((size_t)(host_end - host) > HTTP_MAX_HOST)
+		return url_fail(err, errlen, "URL host longer than 255 bytes");
+	for (i = 0; host + i < host_end; i++) {
+		int c = lower((unsigned char)host[i]);
 
-			/* Only dotted quads: getaddrinfo would read "10.1" as an address, TLS as a name. */
-			if (inet_pton(AF_INET, out->host, addr) != 1)
-				return url_fail(err, errlen, "bad IPv4 address in URL");
-			out->host_is_ip = 1;
-		}
-		after_host = host_end;
+		/* RFC 3986 3.2.2 reg-name, without percent-encoding (DNS names only). */
+		if (!(is_digit(c) || (c >= 'a' && c <= 'z') || c == '-' || c == '.' || c == '_' || c == '~'))
+			return url_fail(err, errlen, "bad character in URL host");
+		if (!is_digit(c) && c != '.')
+			numeric = 0;
+		out->host[i] = (char)c;
 	}
+	out->host[i] = '\0';
+	/* Only dotted quads: getaddrinfo would read "10.1" as an address, TLS as a name. */
+	if (numeric && inet_pton(AF_INET, out->host, addr) != 1)
+		return url_fail(err, errlen, "bad IPv4 address in URL");
+	out->host_is_ip = numeric;
+	*after_host = host_end;
+	return 0;
+}
 
-	if (after_host < authority_end) {
-		/* ":port"; an empty port means the default (RFC 3986 3.2.3). */
-		unsigned long port = 0;
-		const char *q;
+/* ":port" between after_host and authority_end; an empty port means the scheme's default
+ * (RFC 3986 3.2.3). */
+static int parse_port(const char *after_host, const char *authority_end, struct http_url *out, char *err,
+                      size_t errlen)
+{
+	unsigned long port = 0;
+	const char *q = after_host + 1;
 
-		for (q = after_host + 1; q < authority_end; q++) {
-			if (!is_digit((unsigned char)*q))
-				return url_fail(err, errlen, "bad port in URL");
-			port = port * 10 + (unsigned long)(*q - '0');
-			if (port > 65535)
-				return url_fail(err, errlen, "bad port in URL");
-		}
-		if (q > after_host + 1) {
-			if (port == 0)
-				return url_fail(err, errlen, "bad port in URL");
-			snprintf(out->port, sizeof(out->port), "%lu", port);
-		}
+	for (; after_host < authority_end && q < authority_end; q++) {
+		if (!is_digit((unsigned char)*q))
+			return url_fail(err, errlen, "bad port in URL");
+		port = port * 10 + (unsigned long)(*q - '0');
+		if (port > 65535)
+			return url_fail(err, errlen, "bad port in URL");
+	}
+	if (after_host < authority_end && q > after_host + 1) {
+		if (port == 0)
+			return url_fail(err, errlen, "bad port in URL");
+		snprintf(out->port, sizeof(out->port), "%lu", port);
 	}
 	if (out->port[0] == '\0')
 		snprintf(out->port, sizeof(out->port), "%s", out->https ? "443" : "80");
+	return 0;
+}
 
-	if (*authority_end == '\0') {
-		out->path = "/";
-		out->path_len = 1;
-	} else {
-		out->path = authority_end;
-		out->path_len = strlen(authority_end);
-	}
+int http_parse_url(const char *url, struct http_url *out, char *err, size_t errlen)
+{
+	const char *p, *authority_end, *host, *after_host;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = parse_scheme(url, out, &p, err, errlen)) < 0)
+		return rc;
+	authority_end = p + strcspn(p, "/?");
+	if ((rc = parse_userinfo(p, authority_end, out, &host, err, errlen)) < 0)
+		return rc;
+	if (host < authority_end && *host == '[')
+		rc = parse_ipv6_host(host, authority_end, out, &after_host, err, errlen);
+	else
+		rc = parse_name_host(host, authority_end, out, &after_host, err, errlen);
+	if (rc < 0 || (rc = parse_port(after_host, authority_end, out, err, errlen)) < 0)
+		return rc;
+	out->path = *authority_end ? authority_end : "/";
+	out->path_len = *authority_end ? strlen(authority_end) : 1;
 	return 0;
 }
 

@@ -498,8 +498,10 @@ static int list_hosts(struct run *r)
 	return 0;
 }
 
-/* The digest (secret.h) of the token sources' hosts and the static entries as written:
- * the files are read before any network, so it is known before the Secret list. */
+/* The digest (secret.h) of the token sources' hosts, the static entries as written and the
+ * ServiceAccounts to patch: the files are read before any network, so it is known before
+ * the Secret list. A Secret left fresh is not written, nor are its ServiceAccounts patched:
+ * a change of --service-accounts must make every namespace stale. */
 static int config_digest(struct run *r)
 {
 	char *statics = NULL;
@@ -509,7 +511,13 @@ static int config_digest(struct run *r)
 		return rc;
 	if (r->statics.count && !(statics = secret_dockerconfigjson(&r->statics)))
 		return config_error("out of memory");
-	rc = secret_config_digest(r->host_list, r->token_host_count, statics, r->config_digest);
+	{
+		const struct config_list *accounts = &r->cfg->service_accounts;
+		struct secret_digest_input in = { r->host_list, r->token_host_count, statics,
+		                                  (const char *const *)accounts->items, accounts->count };
+
+		rc = secret_config_digest(&in, r->config_digest);
+	}
 	if (statics) {
 		explicit_bzero(statics, strlen(statics));
 		free(statics);

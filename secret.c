@@ -39,30 +39,44 @@ static int compare_hosts(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-int secret_config_digest(const char *const *hosts, size_t count, const char *static_entries,
-                         char out[SECRET_DIGEST_SIZE])
+/* Each distinct item of list in strcmp order, followed by "\n": 0, or -1 when out of
+ * memory. */
+static int hash_sorted(br_sha256_context *sha, const char *const *list, size_t count)
 {
-	static const char hex[] = "0123456789abcdef";
 	const char **sorted = count ? malloc(count * sizeof *sorted) : NULL;
-	unsigned char sum[br_sha256_SIZE];
-	br_sha256_context sha;
 
 	if (count && !sorted)
 		return -1;
 	if (count) {
-		memcpy(sorted, hosts, count * sizeof *sorted);
+		memcpy(sorted, list, count * sizeof *sorted);
 		qsort(sorted, count, sizeof *sorted, compare_hosts);
 	}
-	br_sha256_init(&sha);
 	for (size_t i = 0; i < count; i++) {
 		if (i && strcmp(sorted[i - 1], sorted[i]) == 0)
 			continue;
-		br_sha256_update(&sha, sorted[i], strlen(sorted[i]));
-		br_sha256_update(&sha, "\n", 1);
+		br_sha256_update(sha, sorted[i], strlen(sorted[i]));
+		br_sha256_update(sha, "\n", 1);
 	}
+	free(sorted);
+	return 0;
+}
+
+int secret_config_digest(const struct secret_digest_input *in, char out[SECRET_DIGEST_SIZE])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char sum[br_sha256_SIZE];
+	br_sha256_context sha;
+	int rc;
+
+	br_sha256_init(&sha);
+	rc = hash_sorted(&sha, in->hosts, in->host_count);
 	br_sha256_update(&sha, "", 1);
-	if (static_entries)
-		br_sha256_update(&sha, static_entries, strlen(static_entries));
+	if (in->static_entries)
+		br_sha256_update(&sha, in->static_entries, strlen(in->static_entries));
+	if (rc == 0 && in->account_count) {
+		br_sha256_update(&sha, "", 1);
+		rc = hash_sorted(&sha, in->service_accounts, in->account_count);
+	}
 	br_sha256_out(&sha, sum);
 	for (size_t i = 0; i < sizeof sum; i++) {
 		out[2 * i] = hex[sum[i] >> 4];
@@ -70,8 +84,7 @@ int secret_config_digest(const char *const *hosts, size_t count, const char *sta
 	}
 	out[2 * sizeof sum] = '\0';
 	explicit_bzero(&sha, sizeof sha);   /* static entries hold passwords */
-	free(sorted);
-	return 0;
+	return rc;
 }
 
 /* ---- the manifest ----------------------------------------------------------------- */

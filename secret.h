@@ -28,16 +28,24 @@ struct secret_spec {
 };
 
 /*
- * The configuration digest: lowercase hex SHA-256 over everything that shapes the payload
- * apart from the tokens themselves, so a run can tell a Secret written with another
+ * The configuration digest: lowercase hex SHA-256 over everything that shapes what a run
+ * writes apart from the tokens themselves, so a run can tell a Secret written with another
  * configuration from one that is merely old. The input is each distinct host of hosts in
  * strcmp order followed by "\n", one NUL, then static_entries (the merged static auths of
- * other registry sources as they are written into the payload; NULL or "" when none).
- * The order hosts are given in does not matter, nor does a host given twice. Returns 0, or
- * -1 when out of memory.
+ * other registry sources as they are written into the payload; NULL or "" when none);
+ * with --service-accounts, one more NUL and each distinct name in strcmp order followed by
+ * "\n" (without, the digest is what it was before they counted). Order and repeats do not
+ * matter. Returns 0, or -1 when out of memory.
  */
-int secret_config_digest(const char *const *hosts, size_t count, const char *static_entries,
-                         char out[SECRET_DIGEST_SIZE]);
+struct secret_digest_input {
+	const char *const *hosts;
+	size_t host_count;
+	const char *static_entries;
+	const char *const *service_accounts;
+	size_t account_count;
+};
+
+int secret_config_digest(const struct secret_digest_input *in, char out[SECRET_DIGEST_SIZE]);
 
 /*
  * Builds {"apiVersion":"v1","kind":"Secret","metadata":{"name","namespace","labels":

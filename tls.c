@@ -511,7 +511,7 @@ static int wait_socket(struct tls_conn *c, short events, int64_t deadline_ms, co
 	return 0;
 }
 
-enum { RUN_READY = 0, RUN_EOF = 1 };
+enum { RUN_READY = 0, RUN_EOF = 1, RUN_AGAIN = 2 };   /* RUN_AGAIN: internal, loop on */
 
 /*
  * Runs the engine until its state has a bit of `want` (BR_SSL_SENDAPP or BR_SSL_RECVAPP).
@@ -519,94 +519,112 @@ enum { RUN_READY = 0, RUN_EOF = 1 };
  * Returns RUN_READY, RUN_EOF (only when want is RECVAPP: the server closed cleanly, by
  * close_notify or by an EOF between records), or a TLS_E* code with c->err set.
  */
+/* The engine can go no further: TLS_EIO with the reason. Application data waiting to be
+ * read while we want to write, with no room left in the engine, means the server answered
+ * before our request was complete. */
+static int tls_stalled(struct tls_conn *c, unsigned state, const char *what)
+{
+	if (state & BR_SSL_RECVAPP)
+		snprintf(c->err, sizeof(c->err), "%s: server sent data before the request was complete", what);
+	else
+		snprintf(c->err, sizeof(c->err), "%s: TLS engine stalled (state %u)", what, state);
+	return TLS_EIO;
+}
+
+/* Sends what the engine has: RUN_AGAIN, RUN_EOF or a TLS_E* code. */
+static int send_records(struct tls_conn *c, unsigned want, int64_t deadline_ms, const char *what)
+{
+	br_ssl_engine_context *eng = &c->client.eng;
+	size_t len;
+	unsigned char *buf = br_ssl_engine_sendrec_buf(eng, &len);
+	/* MSG_NOSIGNAL: a vanished peer is an error to report, not SIGPIPE. */
+	ssize_t n = send(c->fd, buf, len, MSG_NOSIGNAL);
+	int rc;
+
+	if (n > 0) {
+		br_ssl_engine_sendrec_ack(eng, (size_t)n);
+		return RUN_AGAIN;
+	}
+	if (n < 0 && errno == EINTR)
+		return RUN_AGAIN;
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return (rc = wait_socket(c, POLLOUT, deadline_ms, what)) != 0 ? rc : RUN_AGAIN;
+	/* The only record a reader sends is the answer to the server's close_notify (an alert
+	 * record, engine error still none); a server that hangs up right after its
+	 * close_notify makes that send fail. */
+	if (want == BR_SSL_RECVAPP && c->last_rec_type == 21 && br_ssl_engine_last_error(eng) == BR_ERR_OK)
+		return RUN_EOF;
+	snprintf(c->err, sizeof(c->err), "%s: write: %s", what, n < 0 ? strerror(errno) : "connection closed");
+	return TLS_EIO;
+}
+
+/*
+ * Receives what the engine asks for: RUN_AGAIN, RUN_EOF or a TLS_E* code. A read that
+ * starts between records is nearly always the wait for the answer to a request just sent:
+ * polling before the first recv (once, *polled) saves the recv that would fail with EAGAIN
+ * (one syscall per HTTP exchange). Past the deadline recv goes first, so data already
+ * there is still taken.
+ */
+static int recv_records(struct tls_conn *c, unsigned want, int *polled, int64_t deadline_ms, const char *what)
+{
+	br_ssl_engine_context *eng = &c->client.eng;
+	unsigned char *buf;
+	size_t len;
+	ssize_t n;
+	int rc;
+
+	if (!*polled && at_record_boundary(c) && net_now_ms() < deadline_ms) {
+		*polled = 1;
+		if ((rc = wait_socket(c, POLLIN, deadline_ms, what)) != 0)
+			return rc;
+	}
+	buf = br_ssl_engine_recvrec_buf(eng, &len);
+	n = recv(c->fd, buf, len, 0);
+	if (n > 0) {
+		track_records(c, buf, (size_t)n);
+		br_ssl_engine_recvrec_ack(eng, (size_t)n);
+		return RUN_AGAIN;
+	}
+	if (n == 0) {
+		/* HTTP frames its own bodies, so an EOF between records (servers that skip
+		 * close_notify) is a close; inside one it is truncation. */
+		if (want == BR_SSL_RECVAPP && c->open && at_record_boundary(c))
+			return RUN_EOF;
+		snprintf(c->err, sizeof(c->err), "%s: connection closed by the server%s", what,
+		         at_record_boundary(c) ? "" : " in the middle of a TLS record");
+		return c->open ? TLS_ECLOSED : TLS_EHANDSHAKE;
+	}
+	if (errno == EINTR)
+		return RUN_AGAIN;
+	if (errno == EAGAIN || errno == EWOULDBLOCK)
+		return (rc = wait_socket(c, POLLIN, deadline_ms, what)) != 0 ? rc : RUN_AGAIN;
+	snprintf(c->err, sizeof(c->err), "%s: read: %s", what, strerror(errno));
+	return TLS_EIO;
+}
+
 static int run_until(struct tls_conn *c, unsigned want, int64_t deadline_ms, const char *what)
 {
 	br_ssl_engine_context *eng = &c->client.eng;
-	/* A read that starts between records is nearly always the wait for the answer to a
-	 * request just sent: polling before the first recv saves the recv that would fail
-	 * with EAGAIN (one syscall per HTTP exchange). Past the deadline recv goes first, as
-	 * without this, so data already there is still taken. */
-	int polled = want != BR_SSL_RECVAPP;
+	int polled = want != BR_SSL_RECVAPP, rc = RUN_AGAIN;
 
-	for (;;) {
+	while (rc == RUN_AGAIN) {
 		unsigned state = br_ssl_engine_current_state(eng);
-		unsigned char *buf;
-		size_t len;
-		ssize_t n;
-		int rc;
 
 		if (state & BR_SSL_CLOSED) {
 			if (want == BR_SSL_RECVAPP && br_ssl_engine_last_error(eng) == BR_ERR_OK)
 				return RUN_EOF;
 			return engine_error(c, what);
 		}
-		if (state & BR_SSL_SENDREC) {
-			buf = br_ssl_engine_sendrec_buf(eng, &len);
-			/* MSG_NOSIGNAL: a vanished peer is an error to report, not SIGPIPE. */
-			n = send(c->fd, buf, len, MSG_NOSIGNAL);
-			if (n > 0) {
-				br_ssl_engine_sendrec_ack(eng, (size_t)n);
-				continue;
-			}
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-				if ((rc = wait_socket(c, POLLOUT, deadline_ms, what)) != 0)
-					return rc;
-				continue;
-			}
-			/* The only record a reader sends is the answer to the server's
-			 * close_notify (an alert record, engine error still none); a server that
-			 * hangs up right after its close_notify makes that send fail. */
-			if (want == BR_SSL_RECVAPP && c->last_rec_type == 21 &&
-			    br_ssl_engine_last_error(eng) == BR_ERR_OK)
-				return RUN_EOF;
-			snprintf(c->err, sizeof(c->err), "%s: write: %s", what,
-			         n < 0 ? strerror(errno) : "connection closed");
-			return TLS_EIO;
-		}
-		if (state & want)
-			return RUN_READY;
-		if (state & BR_SSL_RECVREC) {
-			if (!polled && at_record_boundary(c) && net_now_ms() < deadline_ms) {
-				polled = 1;
-				if ((rc = wait_socket(c, POLLIN, deadline_ms, what)) != 0)
-					return rc;
-			}
-			buf = br_ssl_engine_recvrec_buf(eng, &len);
-			n = recv(c->fd, buf, len, 0);
-			if (n > 0) {
-				track_records(c, buf, (size_t)n);
-				br_ssl_engine_recvrec_ack(eng, (size_t)n);
-				continue;
-			}
-			if (n == 0) {
-				/* HTTP frames its own bodies, so an EOF between records (servers
-				 * that skip close_notify) is a close; inside one it is truncation. */
-				if (want == BR_SSL_RECVAPP && c->open && at_record_boundary(c))
-					return RUN_EOF;
-				snprintf(c->err, sizeof(c->err), "%s: connection closed by the server%s", what,
-				         at_record_boundary(c) ? "" : " in the middle of a TLS record");
-				return c->open ? TLS_ECLOSED : TLS_EHANDSHAKE;
-			}
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK) {
-				if ((rc = wait_socket(c, POLLIN, deadline_ms, what)) != 0)
-					return rc;
-				continue;
-			}
-			snprintf(c->err, sizeof(c->err), "%s: read: %s", what, strerror(errno));
-			return TLS_EIO;
-		}
-		/* Application data waits to be read while we want to write, and the engine can
-		 * take nothing more: the server answered before our request was complete. */
-		if (state & BR_SSL_RECVAPP)
-			snprintf(c->err, sizeof(c->err), "%s: server sent data before the request was complete", what);
+		if (state & BR_SSL_SENDREC)
+			rc = send_records(c, want, deadline_ms, what);
+		else if (state & want)
+			rc = RUN_READY;
+		else if (state & BR_SSL_RECVREC)
+			rc = recv_records(c, want, &polled, deadline_ms, what);
 		else
-			snprintf(c->err, sizeof(c->err), "%s: TLS engine stalled (state %u)", what, state);
-		return TLS_EIO;
+			rc = tls_stalled(c, state, what);
 	}
+	return rc;
 }
 
 /* After a certificate failure: a message that names the cause. */

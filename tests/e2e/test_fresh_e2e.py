@@ -193,6 +193,29 @@ def test_a_label_removed_by_hand_is_rewritten(k8s_env):
     assert why == ["not labelled as managed by ecr-refresh"], run
 
 
+def test_adding_service_accounts_rewrites_fresh_namespaces(k8s_env):
+    """--service-accounts is part of the configuration digest: once it is added (or
+    changed), namespaces that were fresh are written and their ServiceAccounts patched in
+    the same run, not 6 hours later; the run after is idle again."""
+    c = k8s_env.cluster
+    a, b = namespaces(c, "sac", 2)
+    c.setup_identity([a, b], selector_mode=True, service_accounts=True)
+    for ns in (a, b):
+        c.create("/api/v1/namespaces/%s/serviceaccounts" % ns,
+                 {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "builder"}})
+    sa = k8s_env.sa_dir()
+    assert run_fresh(k8s_env, sa, [a, b]).code == 0
+    assert results(run_fresh(k8s_env, sa, [a, b])) == {a: "fresh", b: "fresh"}
+
+    run = run_fresh(k8s_env, sa, [a, b], "--service-accounts", "builder")
+    assert run.code == 0 and results(run) == {a: "updated", b: "updated"}, run
+    assert [l["why"] for l in lines(run, "secret needs a write")] == ["other configuration digest"] * 2, run
+    for ns in (a, b):
+        assert c.get("/api/v1/namespaces/%s/serviceaccounts/builder" % ns)["imagePullSecrets"] == [{"name": SECRET}]
+    run = run_fresh(k8s_env, sa, [a, b], "--service-accounts", "builder")
+    assert results(run) == {a: "fresh", b: "fresh"} and run.summary["requests"] == 1, run
+
+
 # ---- Events -------------------------------------------------------------------------------
 
 def grant_events(cluster, ns, name="ecr-refresh-events"):

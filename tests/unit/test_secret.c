@@ -203,6 +203,14 @@ static void test_apply_body(void)
 	secret_body_free(&body);
 }
 
+static int digest_of(const char *const *hosts, size_t n, const char *statics, const char *const *accounts,
+                     size_t accounts_n, char out[SECRET_DIGEST_SIZE])
+{
+	struct secret_digest_input in = { hosts, n, statics, accounts, accounts_n };
+
+	return secret_config_digest(&in, out);
+}
+
 static void test_config_digest(void)
 {
 	static const char *const hosts[] = { "2.dkr.ecr.us-east-1.amazonaws.com", "1.dkr.ecr.eu-west-1.amazonaws.com" };
@@ -214,17 +222,30 @@ static void test_config_digest(void)
 	char *text;
 
 	/* known answers: sha256 of "HOST\n" for each sorted host, a NUL, the static entries */
-	CHECK_EQ_INT(secret_config_digest(hosts, 2, NULL, digest), 0);
+	CHECK_EQ_INT(digest_of(hosts, 2, NULL, NULL, 0, digest), 0);
 	CHECK_EQ_STR(digest, "c6d48afb50b341e003dd5a0cbc9b38c4e336d9e04c48b126d027509cc64561e1");
-	CHECK_EQ_INT(secret_config_digest(twice, 3, "", again), 0);
+	CHECK_EQ_INT(digest_of(twice, 3, "", NULL, 0, again), 0);
 	CHECK_EQ_STR(again, digest);
-	CHECK_EQ_INT(secret_config_digest(NULL, 0, NULL, digest), 0);
+	CHECK_EQ_INT(digest_of(NULL, 0, NULL, NULL, 0, digest), 0);
 	CHECK_EQ_STR(digest, "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d");
-	CHECK_EQ_INT(secret_config_digest(hosts, 2, "{\"https://index.docker.io/v1/\":{\"auth\":\"x\"}}", digest), 0);
+	CHECK_EQ_INT(digest_of(hosts, 2, "{\"https://index.docker.io/v1/\":{\"auth\":\"x\"}}", NULL, 0, digest), 0);
 	CHECK_EQ_STR(digest, "c6c07fed8ca6d5cf9cb505457203a21159378cabd14458e6ce88eec364aa0bf6");
 	/* one host fewer is another digest */
-	CHECK_EQ_INT(secret_config_digest(hosts, 1, NULL, again), 0);
+	CHECK_EQ_INT(digest_of(hosts, 1, NULL, NULL, 0, again), 0);
 	CHECK(strcmp(again, digest) != 0 && strlen(again) == 64);
+	/* ServiceAccounts to patch: sha256 of the same, then a NUL and "NAME\n" each, sorted */
+	{
+		static const char *const accounts[] = { "default", "builder", "default" };
+		static const char *const set[] = { "builder", "default" };
+		char with_sa[SECRET_DIGEST_SIZE], same[SECRET_DIGEST_SIZE];
+
+		CHECK_EQ_INT(digest_of(hosts, 2, NULL, accounts, 3, with_sa), 0);
+		CHECK_EQ_STR(with_sa, "fadd148b4abb3ce2fc6ecbc17e122f7e448f60c1b9dbafc13fc144c0b837a552");
+		CHECK_EQ_INT(digest_of(twice, 3, NULL, set, 2, same), 0);
+		CHECK_EQ_STR(same, with_sa);     /* order and repeats do not matter */
+		CHECK_EQ_INT(digest_of(hosts, 2, NULL, set, 1, same), 0);
+		CHECK(strcmp(same, with_sa) != 0);
+	}
 
 	/* the annotation, after the other two */
 	with.config_digest = digest;
