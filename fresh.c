@@ -105,71 +105,54 @@ int fresh_decide(const struct k8s_secret_meta *rec, const struct fresh_want *wan
  * would otherwise send every Secret's data; the per-namespace reads are the way then. */
 #define ACCEPT_METADATA_LIST "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
 
-static int list_page_path(char *out, size_t size, const struct config *cfg, const struct k8s_page *page,
-                          const char *cont)
-{
-	char query[3 * K8S_MAX_CONTINUE + 64];
+struct secret_list {
+	const struct config *cfg;
+	struct k8s_secret_meta_list *out;
+};
 
-	/* A Secret name is a DNS-1123 subdomain: nothing in it needs encoding. */
-	if (k8s_page_query(page, cont, query, sizeof query) < 0)
-		return -1;
-	return snprintf(out, size, "/api/v1/secrets?fieldSelector=metadata.name%%3D%s&%s", cfg->secret_name,
-	                query) < (int)size ? 0 : -1;
+static int read_secret_page(void *ctx, const char *body, size_t len, char *cont, size_t cont_size, char *err,
+                            size_t errlen)
+{
+	struct secret_list *sl = ctx;
+
+	return k8s_parse_secret_meta_page(body, len, sl->cfg->secret_name, sl->cfg->field_manager, sl->out, cont,
+	                                  cont_size, err, errlen);
+}
+
+static void restart_secrets(void *ctx)
+{
+	k8s_secret_meta_list_free(((struct secret_list *)ctx)->out);
 }
 
 int fresh_list_secrets(struct k8s_conn *conn, const struct config *cfg, struct k8s_secret_meta_list *out,
                        struct k8s_reply *r)
 {
-	char cont[K8S_MAX_CONTINUE + 1] = "", path[K8S_PATH_MAX], err[200], text[K8S_REASON_MAX - 32];
-	struct k8s_request req = { "GET", path, ACCEPT_METADATA_LIST, NULL, NULL, 0, K8S_ANSWER_MAX_LIST };
+	char path[K8S_PATH_MAX], text[K8S_REASON_MAX - 32];
+	struct secret_list sl = { cfg, out };
 	/*
 	 * With --refresh-before the first page comes from the watch cache (k8s_page): 1,000
 	 * Secrets in 0.19 s instead of 1.1 s (bench/README.md); a change of the last moments
 	 * may be missing, and the next run sees it. Without it the list stands in for the reads
 	 * that tell unchanged from updated, which must see the latest version.
 	 */
-	struct k8s_page page = { FRESH_LIST_LIMIT, FRESH_LIST_LIMIT, cfg->refresh_before_s != 0 };
-	int relists = 0, rc;
+	struct k8s_list list = { path, ACCEPT_METADATA_LIST, "secret", "secret list URL too long",
+	                         { FRESH_LIST_LIMIT, FRESH_LIST_LIMIT, cfg->refresh_before_s != 0 },
+	                         read_secret_page, restart_secrets, &sl };
 
-	for (;;) {
-		if (list_page_path(path, sizeof path, cfg, &page, cont) < 0) {
-			k8s_reply_fail(r, K8S_FAIL_OTHER, "secret list URL too long");
-			return -1;
-		}
-		if (k8s_call(conn, &req, r) < 0) {
-			if (k8s_page_shrink(&page, r))
-				continue;       /* the same continue token, a smaller page */
-			return -1;
-		}
-		/* 410: the continue token expired (api-concepts.md): from the start again */
-		if (r->status == 410 && cont[0] && relists++ < FRESH_MAX_RELISTS) {
-			k8s_secret_meta_list_free(out);
-			cont[0] = '\0';
-			continue;
-		}
-		if (r->status == 403 || r->status == 406) {
-			k8s_reply_text(r, text, sizeof text);
-			snprintf(r->reason, sizeof r->reason, "%s", text);
-			k8s_secret_meta_list_free(out);
-			return 1;
-		}
-		if (r->status != 200) {
-			k8s_reply_text(r, text, sizeof text);
-			snprintf(r->reason, sizeof r->reason, "listing secrets: %s", text);
-			r->failure = K8S_FAIL_REFUSED;
-			return -1;
-		}
-		rc = k8s_parse_secret_meta_page(r->body, r->body_len, cfg->secret_name, cfg->field_manager, out,
-		                                cont, sizeof cont, err, sizeof err);
-		k8s_reply_wipe(r);
-		if (rc < 0) {
-			k8s_reply_fail(r, K8S_FAIL_OTHER, err);
-			return -1;
-		}
-		k8s_page_read(&page);
-		if (!cont[0]) {
-			k8s_secret_meta_list_sort(out);
-			return 0;
-		}
+	/* A Secret name is a DNS-1123 subdomain: nothing in it needs encoding. */
+	if (snprintf(path, sizeof path, "/api/v1/secrets?fieldSelector=metadata.name%%3D%s", cfg->secret_name) >=
+	    (int)sizeof path) {
+		k8s_reply_fail(r, K8S_FAIL_OTHER, list.too_long);
+		return -1;
 	}
+	if (k8s_list_read(conn, &list, r) == 0) {
+		k8s_secret_meta_list_sort(out);
+		return 0;
+	}
+	if (r->failure != K8S_FAIL_REFUSED || (r->status != 403 && r->status != 406))
+		return -1;
+	k8s_reply_text(r, text, sizeof text);
+	snprintf(r->reason, sizeof r->reason, "%s", text);
+	k8s_secret_meta_list_free(out);
+	return 1;
 }

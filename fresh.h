@@ -19,7 +19,6 @@
 #include "k8sjson.h"
 
 #define FRESH_LIST_LIMIT  2000   /* Secrets per page: 1,000 namespaces take one */
-#define FRESH_MAX_RELISTS 3
 
 struct fresh_want {
 	const char *const *hosts;       /* the configured registry hosts; NULL: not compared (the

@@ -153,6 +153,56 @@ void k8s_page_read(struct k8s_page *p)
 	p->limit = p->limit > p->max / 2 ? p->max : p->limit * 2;
 }
 
+/* The path of the page after cont: the collection, then the page's query. */
+static int list_page_path(const struct k8s_list *l, const char *cont, char *out, size_t size)
+{
+	char query[3 * K8S_MAX_CONTINUE + 64];
+
+	if (k8s_page_query(&l->page, cont, query, sizeof query) < 0)
+		return -1;
+	return snprintf(out, size, "%s%c%s", l->path, strchr(l->path, '?') ? '&' : '?', query) < (int)size ? 0 : -1;
+}
+
+int k8s_list_read(struct k8s_conn *conn, struct k8s_list *l, struct k8s_reply *r)
+{
+	char cont[K8S_MAX_CONTINUE + 1] = "", path[K8S_PATH_MAX], err[200], text[K8S_REASON_MAX - 32];
+	struct k8s_request req = { "GET", path, l->accept, NULL, NULL, 0, K8S_ANSWER_MAX_LIST };
+	int relists = 0, rc;
+
+	for (;;) {
+		if (list_page_path(l, cont, path, sizeof path) < 0) {
+			k8s_reply_fail(r, K8S_FAIL_OTHER, l->too_long);
+			return -1;
+		}
+		if (k8s_call(conn, &req, r) < 0) {
+			if (k8s_page_shrink(&l->page, r))
+				continue;       /* the same continue token, a smaller page */
+			return -1;
+		}
+		/* 410: the continue token expired (api-concepts.md): from the start again */
+		if (r->status == 410 && cont[0] && relists++ < K8S_MAX_RELISTS) {
+			l->restart(l->ctx);
+			cont[0] = '\0';
+			continue;
+		}
+		if (r->status != 200) {
+			k8s_reply_text(r, text, sizeof text);
+			format_text(r->reason, sizeof r->reason, "listing %ss: %s", l->what, text);
+			r->failure = K8S_FAIL_REFUSED;
+			return -1;
+		}
+		rc = l->read(l->ctx, r->body, r->body_len, cont, sizeof cont, err, sizeof err);
+		k8s_reply_wipe(r);
+		if (rc < 0) {
+			k8s_reply_fail(r, K8S_FAIL_OTHER, err);
+			return -1;
+		}
+		k8s_page_read(&l->page);
+		if (!cont[0])
+			return 0;
+	}
+}
+
 int k8s_failure_is_connectivity(enum k8s_failure failure)
 {
 	return failure == K8S_FAIL_UNREACHABLE || failure == K8S_FAIL_UNTRUSTED ||

@@ -108,6 +108,7 @@ int k8s_page_shrink(struct k8s_page *p, const struct k8s_reply *r);
  * objects do not make every later page small). */
 void k8s_page_read(struct k8s_page *p);
 
+
 struct k8s_client;
 struct k8s_conn;
 
@@ -159,6 +160,31 @@ void k8s_conn_shrink(struct k8s_conn *conn);
 
 /* Closes it, adds its counters to the client's, wipes the buffer and frees. NULL is fine. */
 void k8s_conn_free(struct k8s_conn *conn);
+
+/*
+ * One collection read page by page: the page plan above, and a 410 Gone (the continue
+ * token expired) read again from the start, at most K8S_MAX_RELISTS times. read takes each
+ * page's body (wiped after it) and fills cont with the next token ("" after the last);
+ * restart drops what was read before a relist.
+ */
+#define K8S_MAX_RELISTS 3
+
+struct k8s_list {
+	const char *path;               /* the collection and its own query, if any */
+	const char *accept;
+	const char *what;               /* "secret", "namespace": "listing WHATs: ..." */
+	const char *too_long;           /* the reason when a page's URL does not fit */
+	struct k8s_page page;
+	int (*read)(void *ctx, const char *body, size_t len, char *cont, size_t cont_size, char *err,
+	            size_t errlen);
+	void (*restart)(void *ctx);
+	void *ctx;
+};
+
+/* 0 once the last page was read; else -1 with r: a failed call as k8s_call leaves it, an
+ * answer other than 200 as K8S_FAIL_REFUSED with its status and "listing WHATs: TEXT" (the
+ * answer still in r), a page read refused as K8S_FAIL_OTHER. */
+int k8s_list_read(struct k8s_conn *conn, struct k8s_list *l, struct k8s_reply *r);
 
 /*
  * Sends one request and returns 0 with r->status set once there is an answer to act on:

@@ -15,7 +15,6 @@
  * "Freshness"). A page over the list limit (namespaces with large annotations) is asked
  * again at half the size. */
 #define LIST_LIMIT     2000
-#define MAX_RELISTS    3
 
 int targets_own_namespace(const char *dir, char *out, size_t size, char *err, size_t errlen)
 {
@@ -45,62 +44,34 @@ int targets_own_namespace(const char *dir, char *out, size_t size, char *err, si
 	return 0;
 }
 
-/* The path of one page: the selector query-encoded, then the page's query. */
-static int page_path(char *out, size_t size, const struct k8s_page *page, const char *selector, const char *cont)
+static int read_namespace_page(void *ctx, const char *body, size_t len, char *cont, size_t cont_size, char *err,
+                               size_t errlen)
 {
-	char selector_q[HTTP_MAX_URL], query[3 * K8S_MAX_CONTINUE + 64];
-
-	if (selector && k8s_query_encode(selector, selector_q, sizeof selector_q) < 0)
-		return -1;
-	if (k8s_page_query(page, cont, query, sizeof query) < 0)
-		return -1;
-	return snprintf(out, size, "/api/v1/namespaces?%s%s%s", query, selector ? "&labelSelector=" : "",
-	                selector ? selector_q : "") < (int)size ? 0 : -1;
+	return k8s_parse_namespace_page(body, len, ctx, cont, cont_size, err, errlen);
 }
 
-/*
- * Pages through GET /api/v1/namespaces (limit + continue, api-concepts.md "Retrieving
- * large results sets in chunks"); a 410 Gone means the continue token expired: relist.
- */
+static void restart_namespaces(void *ctx)
+{
+	k8s_namespace_list_free(ctx);
+}
+
+/* GET /api/v1/namespaces, with the selector when there is one, page by page (k8s_list). */
 static int list_namespaces(struct k8s_conn *conn, const char *selector, struct k8s_namespace_list *out,
                            struct k8s_reply *r)
 {
-	char cont[K8S_MAX_CONTINUE + 1] = "", path[K8S_PATH_MAX], err[200], text[K8S_REASON_MAX - 32];
-	struct k8s_request req = { "GET", path, "application/json", NULL, NULL, 0, K8S_ANSWER_MAX_LIST };
+	char selector_q[HTTP_MAX_URL], path[K8S_PATH_MAX];
 	/* from etcd, not the watch cache: a namespace created a moment ago is served now */
-	struct k8s_page page = { LIST_LIMIT, LIST_LIMIT, 0 };
-	int relists = 0;
+	struct k8s_list list = { path, "application/json", "namespace",
+	                         selector ? "the label selector is too long for a URL" : "namespace list URL too long",
+	                         { LIST_LIMIT, LIST_LIMIT, 0 }, read_namespace_page, restart_namespaces, out };
 
-	for (;;) {
-		if (page_path(path, sizeof path, &page, selector, cont) < 0) {
-			k8s_reply_fail(r, K8S_FAIL_OTHER, selector ? "the label selector is too long for a URL"
-			                                           : "namespace list URL too long");
-			return -1;
-		}
-		if (k8s_call(conn, &req, r) < 0) {
-			if (k8s_page_shrink(&page, r))
-				continue;       /* the same continue token, a smaller page */
-			return -1;
-		}
-		if (r->status == 410 && cont[0] && relists++ < MAX_RELISTS) {
-			k8s_namespace_list_free(out);
-			cont[0] = '\0';
-			continue;
-		}
-		if (r->status != 200) {
-			k8s_reply_text(r, text, sizeof text);
-			snprintf(r->reason, sizeof r->reason, "listing namespaces: %s", text);
-			r->failure = K8S_FAIL_REFUSED;
-			return -1;
-		}
-		if (k8s_parse_namespace_page(r->body, r->body_len, out, cont, sizeof cont, err, sizeof err) < 0) {
-			k8s_reply_fail(r, K8S_FAIL_OTHER, err);
-			return -1;
-		}
-		k8s_page_read(&page);
-		if (!cont[0])
-			return 0;
+	if ((selector && k8s_query_encode(selector, selector_q, sizeof selector_q) < 0) ||
+	    snprintf(path, sizeof path, "/api/v1/namespaces%s%s", selector ? "?labelSelector=" : "",
+	             selector ? selector_q : "") >= (int)sizeof path) {
+		k8s_reply_fail(r, K8S_FAIL_OTHER, list.too_long);
+		return -1;
 	}
+	return k8s_list_read(conn, &list, r);
 }
 
 /* Lists what the names and the selector need: all namespaces for globs, the selected
