@@ -237,30 +237,33 @@ static int fields_have(const cJSON *fields, const char *const *path)
 }
 
 /*
- * 1 when managedFields holds an Apply entry of field_manager owning the payload and the
- * recorded expiry (when has_expiry: a Secret of entries that never expire records none).
- * Someone who changes either with another manager takes the field over
- * (server-side-apply.md "Conflicts"), so a Secret edited by hand is not ours any more.
+ * Whether managedFields holds an Apply entry of field_manager owning the payload (*plain),
+ * and one owning the recorded expiry too (*with_expiry; what counts when there is an
+ * expiry: a Secret of entries that never expire records none). Someone who changes either
+ * with another manager takes the field over (server-side-apply.md "Conflicts"), so a Secret
+ * edited by hand is not ours any more.
  */
-static int owns_payload(const cJSON *metadata, const char *field_manager, int has_expiry)
+static void owns_payload(const cJSON *metadata, const char *field_manager, int *plain, int *with_expiry)
 {
 	static const char *const payload[] = { "f:data", "f:.dockerconfigjson", NULL };
 	static const char *const expiry[] = { "f:metadata", "f:annotations",
 	                                      "f:" SECRET_ANNOTATION_EXPIRES_AT, NULL };
 	const cJSON *entries = cJSON_GetObjectItemCaseSensitive(metadata, "managedFields"), *entry;
 
+	*plain = *with_expiry = 0;
 	if (!cJSON_IsArray(entries))
-		return 0;
+		return;
 	cJSON_ArrayForEach(entry, entries) {
 		const char *manager = object_string(entry, "manager");
 		const char *operation = object_string(entry, "operation");
 		const cJSON *fields = cJSON_GetObjectItemCaseSensitive(entry, "fieldsV1");
 
 		if (manager && operation && strcmp(manager, field_manager) == 0 && strcmp(operation, "Apply") == 0 &&
-		    fields_have(fields, payload) && (!has_expiry || fields_have(fields, expiry)))
-			return 1;
+		    fields_have(fields, payload)) {
+			*plain = 1;
+			*with_expiry |= fields_have(fields, expiry);
+		}
 	}
-	return 0;
 }
 
 static int is_hex_digest(const char *s)
@@ -300,10 +303,9 @@ int k8s_secret_meta_read(const cJSON *metadata, const char *field_manager, struc
 		.namespace = object_string(metadata, "namespace"),
 		.version = object_string(metadata, "resourceVersion"),
 		.managed_by = cJSON_IsObject(labels) ? object_string(labels, SECRET_LABEL_MANAGED_BY) : NULL,
-		.owns_plain = owns_payload(metadata, field_manager, 0),
-		.owns_with_expiry = owns_payload(metadata, field_manager, 1),
 	};
 
+	owns_payload(metadata, field_manager, &f.owns_plain, &f.owns_with_expiry);
 	if (cJSON_IsObject(annotations)) {
 		f.registries = object_string(annotations, SECRET_ANNOTATION_REGISTRIES);
 		f.digest = object_string(annotations, SECRET_ANNOTATION_CONFIG_DIGEST);
