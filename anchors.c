@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "files.h"
+#include "grow.h"
 
 /* Defined in the generated $(B)/gen/anchors_embedded.c (tools/mkanchors.c). */
 extern const struct anchors anchors_embedded_set;
@@ -77,22 +78,14 @@ static unsigned char *copy_bytes(const unsigned char *src, size_t len)
  * heap owned (the embedded set is read-only). */
 static int push_anchor(struct anchors *set, const br_x509_trust_anchor *ta)
 {
-	br_x509_trust_anchor copy;
+	br_x509_trust_anchor copy, *list;
 
 	if (!set->owned)
 		return -1;
-	if (set->count == set->cap) {
-		size_t cap = set->cap ? set->cap * 2 : 16;
-		br_x509_trust_anchor *list;
-
-		if (cap > (size_t)-1 / sizeof(*list))
-			return -1;
-		list = realloc(set->list, cap * sizeof(*list));
-		if (list == NULL)
-			return -1;
-		set->list = list;
-		set->cap = cap;
-	}
+	list = grow_room(set->list, &set->cap, set->count, sizeof(*list), 16);
+	if (list == NULL)
+		return -1;
+	set->list = list;
 	memset(&copy, 0, sizeof(copy));
 	copy.flags = ta->flags;
 	copy.pkey.key_type = ta->pkey.key_type;

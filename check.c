@@ -23,6 +23,7 @@
 #include "checkjson.h"
 #include "credmatch.h"
 #include "exitcode.h"
+#include "grow.h"
 #include "k8s.h"
 #include "k8sjson.h"
 #include "log.h"
@@ -122,7 +123,7 @@ static char *dup_or_null(const char *s)
 static void add_problem(struct checker *ck, const char *ns, const char *object, enum kind kind,
                         const char *detail, const char *image, const char *registry, const char *entry)
 {
-	struct problem *p;
+	struct problem *p, *grown;
 
 	if (kind != NOT_CHECKED)
 		ck->counted++;
@@ -130,17 +131,11 @@ static void add_problem(struct checker *ck, const char *ns, const char *object, 
 		ck->dropped++;
 		return;
 	}
-	if (ck->count == ck->cap) {
-		size_t cap = ck->cap ? ck->cap * 2 : 16;
-		struct problem *grown = realloc(ck->problems, cap * sizeof *grown);
-
-		if (!grown) {
-			ck->dropped++;
-			return;
-		}
-		ck->problems = grown;
-		ck->cap = cap;
+	if (!(grown = grow_room(ck->problems, &ck->cap, ck->count, sizeof *grown, 16))) {
+		ck->dropped++;
+		return;
 	}
+	ck->problems = grown;
 	p = &ck->problems[ck->count++];
 	p->namespace = strdup(ns);
 	p->object = strdup(object);

@@ -15,6 +15,7 @@
 
 #include "base64.h"
 #include "civil.h"
+#include "grow.h"
 #include "k8sjson.h"
 #include "secret.h"
 
@@ -166,19 +167,16 @@ static const char *spec_image(const cJSON *spec, const char *list, const char *n
 
 static int add_failing(struct check_failing_list *list, const struct check_failing *f)
 {
+	struct check_failing *items;
+
 	if (list->count == CHECK_MAX_FAILING) {
 		list->dropped++;
 		return 0;
 	}
-	if (list->count == list->cap) {
-		size_t cap = list->cap ? list->cap * 2 : 8;
-		struct check_failing *items = realloc(list->items, cap * sizeof *items);
-
-		if (!items)
-			return -1;
-		list->items = items;
-		list->cap = cap;
-	}
+	items = grow_room(list->items, &list->cap, list->count, sizeof *items, 8);
+	if (!items)
+		return -1;
+	list->items = items;
 	list->items[list->count++] = *f;
 	return 0;
 }

@@ -3,6 +3,7 @@
  */
 #include "k8sjson.h"
 
+#include "grow.h"
 #include "log.h"
 
 #include <pthread.h>
@@ -156,17 +157,12 @@ int k8s_list_continue(const cJSON *root, const char *what, char *cont, size_t co
 
 int k8s_namespace_list_add(struct k8s_namespace_list *list, const char *name, int terminating)
 {
+	struct k8s_namespace *items = grow_room(list->items, &list->cap, list->count, sizeof *items, 16);
 	char *copy;
 
-	if (list->count == list->cap) {
-		size_t cap = list->cap ? list->cap * 2 : 16;
-		struct k8s_namespace *items = realloc(list->items, cap * sizeof *items);
-
-		if (!items)
-			return -1;
-		list->items = items;
-		list->cap = cap;
-	}
+	if (!items)
+		return -1;
+	list->items = items;
 	copy = strdup(name);
 	if (!copy)
 		return -1;

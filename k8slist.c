@@ -11,9 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
+#include "grow.h"
 #include "jscan.h"
 #include "k8sjson.h"
-#include "config.h"
 #include "secret.h"
 
 #define KEY_MAX 80                /* longer keys are none we look for */
@@ -399,21 +400,16 @@ static void add_secret(struct page *pg, struct item *it)
 		.owns_plain = it->owns_plain,
 		.owns_with_expiry = it->owns_with_expiry,
 	};
+	struct k8s_secret_meta *items;
 	int rc;
 
 	if (pg->failed || !name || strcmp(name, pg->secret_name) != 0)
 		return;
-	if (list->count == list->cap) {
-		size_t cap = list->cap ? list->cap * 2 : 64;
-		struct k8s_secret_meta *items = realloc(list->items, cap * sizeof *items);
-
-		if (!items) {
-			pg->failed = -2;
-			return;
-		}
-		list->items = items;
-		list->cap = cap;
+	if (!(items = grow_room(list->items, &list->cap, list->count, sizeof *items, 64))) {
+		pg->failed = -2;
+		return;
 	}
+	list->items = items;
 	rc = k8s_secret_meta_set(&list->items[list->count], &f);
 	if (rc < 0) {
 		free(list->items[list->count].registries);

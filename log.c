@@ -19,6 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "grow.h"
+
 #define MAX_SECRETS 64
 #define MIN_SECRET 4
 #define REDACTED "[REDACTED]"
@@ -125,7 +127,7 @@ void log_register_name(const char *name)
 {
 	size_t at;
 	int found;
-	char *copy;
+	char *copy, **grown;
 
 	if (!name || !*name)
 		return;
@@ -133,15 +135,9 @@ void log_register_name(const char *name)
 	at = name_slot(name, strlen(name), &found);
 	if (found)
 		goto out;
-	if (name_count == name_cap) {
-		size_t cap = name_cap ? name_cap * 2 : 16;
-		char **grown = realloc(names, cap * sizeof *names);
-
-		if (!grown)
-			goto out;       /* then the name may show as [REDACTED]: safe */
-		names = grown;
-		name_cap = cap;
-	}
+	if (!(grown = grow_room(names, &name_cap, name_count, sizeof *names, 16)))
+		goto out;       /* then the name may show as [REDACTED]: safe */
+	names = grown;
 	if ((copy = strdup(name)) != NULL) {
 		memmove(names + at + 1, names + at, (name_count - at) * sizeof *names);
 		names[at] = copy;
